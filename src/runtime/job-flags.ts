@@ -1,0 +1,64 @@
+import { ConfigError } from './errors.js';
+
+/** Options a job takes from its command line (`node job.js --flag value`). */
+export interface JobFlags {
+  help?: boolean;
+  batchSize?: number;
+  logLevel?: string;
+}
+
+interface FlagSpec {
+  readonly name: string;
+  readonly key: keyof JobFlags;
+  readonly value: 'none' | 'integer' | 'string';
+  readonly help: string;
+}
+
+/** The standard flags every job understands. */
+export const JOB_FLAGS: readonly FlagSpec[] = [
+  { name: '--help', key: 'help', value: 'none', help: 'print these flags and exit' },
+  { name: '--batch-size', key: 'batchSize', value: 'integer', help: 'records per batch read from sources (default 1024)' },
+  { name: '--log-level', key: 'logLevel', value: 'string', help: 'debug | info | warn | error (default info)' },
+];
+
+/**
+ * Parse the standard job flags. Positional arguments are left to the job; an unknown `--flag` is a
+ * configuration error (a misspelt `--fresh` must not silently start from a checkpoint).
+ */
+export function parseJobFlags(args: readonly string[]): JobFlags {
+  const flags: JobFlags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) continue;
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const spec = JOB_FLAGS.find((f) => f.name === name);
+    if (spec === undefined) {
+      throw new ConfigError(`unknown flag ${name}; run with --help to list the flags`);
+    }
+    if (spec.value === 'none') {
+      (flags as Record<string, unknown>)[spec.key] = true;
+      continue;
+    }
+    const raw = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    if (raw === undefined || raw.startsWith('--')) throw new ConfigError(`flag ${name}: expected a value`);
+    if (spec.value === 'integer') {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`flag ${name}: expected a positive integer, got ${JSON.stringify(raw)}`);
+      (flags as Record<string, unknown>)[spec.key] = n;
+    } else {
+      (flags as Record<string, unknown>)[spec.key] = raw;
+    }
+  }
+  return flags;
+}
+
+/** The `--help` text. */
+export function jobFlagsHelp(job: string): string {
+  const width = Math.max(...JOB_FLAGS.map((f) => f.name.length + (f.value === 'none' ? 0 : 6)));
+  const lines = JOB_FLAGS.map((f) => {
+    const left = f.value === 'none' ? f.name : `${f.name} <${f.value === 'integer' ? 'n' : 'v'}>`;
+    return `  ${left.padEnd(width + 2)}${f.help}`;
+  });
+  return `weir job "${job}"\n\nflags:\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,353 @@
+import { Readable } from 'node:stream';
+import { END, MAX_WATERMARK, barrier as makeBarrier, batch as makeBatch, type StreamElement } from './elements.js';
+import { ConfigError, UserFunctionError, WeirError, describe } from './errors.js';
+import type { Source, SourceChunk, SourceReader } from './source.js';
+import type { RunContext } from './stage-context.js';
+import type { StepCounters } from './step-counters.js';
+import type { WatermarkStrategy } from './watermark-strategy.js';
+import { asStepError, toDeadLetter, type ErrorPolicy } from './error-policy.js';
+import type { OutChannel } from './out-channel.js';
+
+/** How a source stage assigns event time. */
+export interface SourceTimeOptions<T> {
+  /** Event-time extractor: a function or a field name. Absent: connector timestamps, else none. */
+  readonly timestamp?: ((record: T) => number) | string;
+  /** Watermark strategy. Default with a timestamp: boundedOutOfOrderness(0). */
+  readonly watermark?: WatermarkStrategy;
+  /** What to do with a record whose timestamp cannot be extracted. Default `'fail'`. */
+  readonly onError?: ErrorPolicy;
+}
+
+interface SplitState {
+  maxTimestamp: number;
+  lastActive: number;
+}
+
+/** After a chunk: read on, wait for `_read`, or give the event loop a turn first. */
+type Next = 'more' | 'pause' | 'yield';
+
+/** The one-split key used when a source does not name splits. */
+const DEFAULT_SPLIT = '';
+
+/**
+ * Pulls batches from a source reader and pushes them as stream elements, at the pace the
+ * downstream takes them (Node backpressure: we only read when `_read` asks). Assigns event
+ * time, tracks watermarks per split (minimum over active splits), and injects checkpoint
+ * barriers at batch boundaries, recording the reader's position at that exact point.
+ */
+export class SourceStage<T> extends Readable {
+  readonly name: string;
+  readonly #source: Source<T>;
+  readonly #run: RunContext;
+  readonly #time: SourceTimeOptions<T>;
+  readonly #extract: ((record: T) => number) | undefined;
+  readonly #counters: StepCounters;
+  readonly #batchSize: number;
+  readonly #restored: unknown;
+  readonly #stop = new AbortController();
+  readonly #deadLetters: OutChannel | undefined;
+  #reader: SourceReader<T> | undefined;
+  #pumping = false;
+  #finished = false;
+  #closed = false;
+  #splits = new Map<string, SplitState>();
+  #emittedWatermark = Number.NEGATIVE_INFINITY;
+  #pendingBarriers: Array<{ id: number; savepoint: boolean }> = [];
+  #stopRequested = false;
+  #savepointId: number | undefined;
+
+  constructor(
+    name: string,
+    source: Source<T>,
+    time: SourceTimeOptions<T>,
+    run: RunContext,
+    options: { batchSize: number; restored: unknown; deadLetters?: OutChannel },
+  ) {
+    super({ objectMode: true, highWaterMark: run.bufferBatches });
+    this.name = name;
+    this.#source = source;
+    this.#run = run;
+    this.#time = time;
+    this.#extract = compileExtractor(name, time.timestamp);
+    this.#counters = run.counters(name, 'source');
+    this.#batchSize = options.batchSize;
+    this.#restored = options.restored;
+    this.#deadLetters = options.deadLetters;
+    run.signal.addEventListener('abort', () => this.#stop.abort(run.signal.reason), { once: true });
+  }
+
+  /** The reader's progress, when it knows it. */
+  progress(): ReturnType<NonNullable<SourceReader<T>['progress']>> | undefined {
+    return this.#reader?.progress?.();
+  }
+
+  override _construct(cb: (err?: Error | null) => void): void {
+    const ctx = {
+      job: this.#run.job,
+      name: this.name,
+      signal: this.#stop.signal,
+      restored: this.#restored,
+      now: () => this.#run.now(),
+    };
+    let opened: SourceReader<T> | Promise<SourceReader<T>>;
+    try {
+      opened = this.#source.open(ctx);
+    } catch (err) {
+      cb(asStepError(this.name, err));
+      return;
+    }
+    Promise.resolve(opened).then(
+      (reader) => {
+        this.#reader = reader;
+        cb();
+      },
+      (err: unknown) => cb(asStepError(this.name, err)),
+    );
+  }
+
+  /** Ask for a barrier at the next batch boundary. */
+  injectBarrier(checkpointId: number, savepoint = false): void {
+    this.#pendingBarriers.push({ id: checkpointId, savepoint });
+    if (!this.#pumping && this.readableLength < this.readableHighWaterMark) this._read();
+  }
+
+  /**
+   * Graceful stop: stop reading, emit the savepoint barrier if one is given, then end the stream
+   * without end-of-input (windows in flight are kept for the savepoint, not fired).
+   */
+  stop(savepointId?: number): void {
+    if (this.#stopRequested || this.#finished) return;
+    this.#stopRequested = true;
+    this.#savepointId = savepointId;
+    this.#stop.abort(new WeirError('WEIR_STOPPED', 'user', false, 'source stopped'));
+    if (!this.#pumping) this._read();
+  }
+
+  override _read(): void {
+    if (this.#pumping || this.#finished || this.#reader === undefined) return;
+    this.#pumping = true;
+    try {
+      this.#pump();
+    } catch (err) {
+      this.#pumping = false;
+      this.destroy(asStepError(this.name, err));
+    }
+  }
+
+  /** Read and push until the buffer is full, the input ends, or a read has to wait for I/O. */
+  #pump(): void {
+    const reader = this.#reader!;
+    for (;;) {
+      if (this.#flushControl()) return;
+      let result: SourceChunk<T> | null | Promise<SourceChunk<T> | null>;
+      result = reader.read(this.#batchSize);
+      if (result !== null && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<SourceChunk<T> | null>).then(
+          (chunk) => {
+            if (this.destroyed) return;
+            try {
+              this.#continue(this.#accept(chunk));
+            } catch (err) {
+              this.#pumping = false;
+              this.destroy(asStepError(this.name, err));
+            }
+          },
+          (err: unknown) => {
+            this.#pumping = false;
+            if (this.#stopRequested) {
+              this._read();
+              return;
+            }
+            this.destroy(asStepError(this.name, err));
+          },
+        );
+        return;
+      }
+      const next = this.#accept(result as SourceChunk<T> | null);
+      if (next !== 'more') {
+        this.#continue(next);
+        return;
+      }
+    }
+  }
+
+  #continue(next: Next): void {
+    if (next === 'more') {
+      this.#pump();
+    } else if (next === 'yield') {
+      // Nothing to read right now: give the event loop a turn, then poll again.
+      setImmediate(() => {
+        this.#pumping = false;
+        if (!this.destroyed) this._read();
+      });
+    } else {
+      this.#pumping = false;
+    }
+  }
+
+  /** Push pending barriers and handle a stop. Returns true when pumping must end. */
+  #flushControl(): boolean {
+    while (this.#pendingBarriers.length > 0) {
+      const { id, savepoint } = this.#pendingBarriers.shift()!;
+      this.#acknowledge(id);
+      this.push(makeBarrier(id, savepoint));
+    }
+    if (this.#stopRequested) {
+      this.#finished = true;
+      this.#pumping = false;
+      if (this.#savepointId !== undefined) {
+        this.#acknowledge(this.#savepointId);
+        this.push(makeBarrier(this.#savepointId, true));
+      }
+      this.push(null);
+      return true;
+    }
+    return false;
+  }
+
+  #acknowledge(checkpointId: number): void {
+    const position = this.#reader!.position();
+    const ack = this.#run.checkpoints.acknowledge(this.name, checkpointId, position);
+    if (ack !== undefined) ack.catch((err: unknown) => this.destroy(err as Error));
+  }
+
+  /** Push one chunk's batch and watermark; say whether to read more, pause, or yield a turn. */
+  #accept(chunk: SourceChunk<T> | null): Next {
+    if (chunk === null) {
+      this.#finished = true;
+      this.#counters.watermark = MAX_WATERMARK;
+      this.push(END);
+      this.push(null);
+      return 'pause';
+    }
+    const records = chunk.records;
+    const n = records.length;
+    const now = this.#run.now();
+    const split = chunk.split ?? DEFAULT_SPLIT;
+    let state = this.#splits.get(split);
+    if (state === undefined) {
+      state = { maxTimestamp: Number.NEGATIVE_INFINITY, lastActive: now };
+      this.#splits.set(split, state);
+    }
+    let full = false;
+    if (n > 0) {
+      state.lastActive = now;
+      const { records: kept, timestamps } = this.#stamp(records, chunk.timestamps);
+      let max = state.maxTimestamp;
+      for (let i = 0; i < timestamps.length; i++) if (timestamps[i] > max) max = timestamps[i];
+      state.maxTimestamp = max;
+      this.#counters.recordsOut += kept.length;
+      this.#counters.recordsIn += n;
+      this.#counters.batchesIn++;
+      if (kept.length > 0) full = !this.push(makeBatch(kept, timestamps, this.name));
+    }
+    const wm = this.#currentWatermark(now);
+    if (wm > this.#emittedWatermark) {
+      this.#emittedWatermark = wm;
+      this.#counters.watermark = wm;
+      full = !this.push({ kind: 'watermark', time: wm }) || full;
+    }
+    // Control (barriers, stop) goes out at the next boundary even when the buffer is full.
+    if (this.#pendingBarriers.length > 0 || this.#stopRequested) return 'more';
+    if (full) return 'pause';
+    return n === 0 ? 'yield' : 'more';
+  }
+
+  /** Event timestamps for a chunk; records whose extractor throws follow the error policy. */
+  #stamp(records: T[], given: number[] | undefined): { records: T[]; timestamps: number[] } {
+    const extract = this.#extract;
+    const n = records.length;
+    if (extract === undefined) {
+      if (given !== undefined) return { records, timestamps: given };
+      return { records, timestamps: new Array<number>(n).fill(Number.NaN) };
+    }
+    const timestamps = new Array<number>(n);
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const t = extract(records[i]);
+        if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError(`timestamp must be a number, got ${describe(t)}`);
+        timestamps[i] = t;
+      }
+      return { records, timestamps };
+    } catch (err) {
+      return this.#stampSlow(records, timestamps, i, err);
+    }
+  }
+
+  #stampSlow(records: T[], timestamps: number[], failedAt: number, firstError: unknown): { records: T[]; timestamps: number[] } {
+    const extract = this.#extract!;
+    const keptRecords = records.slice(0, failedAt);
+    const keptTimes = timestamps.slice(0, failedAt);
+    this.#failed(records[failedAt], firstError);
+    for (let i = failedAt + 1; i < records.length; i++) {
+      try {
+        const t = extract(records[i]);
+        if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError(`timestamp must be a number, got ${describe(t)}`);
+        keptRecords.push(records[i]);
+        keptTimes.push(t);
+      } catch (err) {
+        this.#failed(records[i], err);
+      }
+    }
+    return { records: keptRecords, timestamps: keptTimes };
+  }
+
+  #failed(record: T, cause: unknown): void {
+    const policy = this.#time.onError ?? 'fail';
+    const step = `${this.name}.timestamp`;
+    if (policy === 'fail') throw new UserFunctionError(step, cause);
+    if (policy === 'skip') {
+      this.#counters.skipped++;
+      return;
+    }
+    this.#counters.deadLettered++;
+    this.#deadLetters?.send(makeBatch([toDeadLetter(record, new UserFunctionError(step, cause), step, this.name)], [Number.NaN], this.name));
+  }
+
+  /** Minimum watermark over splits that are not idle; −∞ while no split has data. */
+  #currentWatermark(now: number): number {
+    const strategy = this.#time.watermark;
+    if (strategy === undefined) return Number.NEGATIVE_INFINITY;
+    const idleMs = strategy.idleMs;
+    let min = Number.POSITIVE_INFINITY;
+    let active = 0;
+    for (const state of this.#splits.values()) {
+      if (idleMs !== undefined && now - state.lastActive > idleMs) continue;
+      active++;
+      const wm = strategy.watermarkFor(state.maxTimestamp);
+      if (wm < min) min = wm;
+    }
+    return active === 0 ? Number.NEGATIVE_INFINITY : min;
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#stop.abort(err ?? undefined);
+    this.#close().then(
+      () => cb(err),
+      (closeErr: unknown) => cb(err ?? asStepError(this.name, closeErr)),
+    );
+  }
+
+  /** Tell the reader a checkpoint is complete. */
+  async checkpointComplete(checkpointId: number): Promise<void> {
+    await this.#reader?.onCheckpointComplete?.(checkpointId);
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#reader?.close?.();
+  }
+}
+
+/** Turn a timestamp option (function or field name) into a function. */
+function compileExtractor<T>(step: string, option: SourceTimeOptions<T>['timestamp']): ((record: T) => number) | undefined {
+  if (option === undefined) return undefined;
+  if (typeof option === 'function') return option;
+  if (typeof option === 'string' && option.length > 0) {
+    const field = option;
+    return (record: T) => (record as Record<string, number>)[field];
+  }
+  throw new ConfigError(`source "${step}": timestamp must be a function or a field name, got ${describe(option)}`);
+}
