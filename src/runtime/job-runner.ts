@@ -24,6 +24,8 @@ export interface RuntimeSettings {
   readonly restored?: ReadonlyMap<string, unknown>;
   /** Cancels the run from outside. */
   readonly signal?: AbortSignal;
+  /** Fuse adjacent stateless operators (default true). */
+  readonly chaining?: boolean;
 }
 
 /** Counters of one step at one moment. */
@@ -291,7 +293,7 @@ export class JobRun {
   #chainFrom(head: OperatorNode): OperatorNode[] {
     const chain = [head];
     let current = head;
-    while (current.spec.stateless) {
+    while (current.spec.stateless && this.#settings.chaining !== false) {
       const next = this.#consumers.get(portKey({ node: current.id })) ?? [];
       if (next.length !== 1) break;
       const candidate = next[0].node;

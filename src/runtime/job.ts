@@ -37,6 +37,7 @@ export function startJob(graph: JobGraph, options: RunOptions = {}): JobHandle {
     bufferBatches: resolved.bufferBatches,
     clock: resolved.clock,
     signal: resolved.signal,
+    chaining: resolved.chaining,
   });
   let stopping: Promise<JobResult> | undefined;
   const handle: JobHandle = {

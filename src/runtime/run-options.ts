@@ -24,6 +24,11 @@ export interface RunOptions {
   handleSignals?: boolean;
   /** Cancels the job from outside (like a forced stop). */
   signal?: AbortSignal;
+  /**
+   * Fuse adjacent stateless operators into one stream stage. Default true; false gives every
+   * operator its own stage (for debugging and for comparing results).
+   */
+  chaining?: boolean;
 }
 
 /** Run options with defaults applied. */
@@ -33,6 +38,7 @@ export interface ResolvedRunOptions {
   readonly clock: Clock;
   readonly handleSignals: boolean;
   readonly signal: AbortSignal | undefined;
+  readonly chaining: boolean;
 }
 
 function positiveInteger(value: unknown, field: string, fallback: number): number {
@@ -55,6 +61,7 @@ export function resolveRunOptions(options: RunOptions, asScript: boolean): Resol
     clock: clock ?? systemClock,
     handleSignals: options.handleSignals ?? asScript,
     signal: options.signal,
+    chaining: options.chaining ?? true,
   };
 }
 

@@ -26,6 +26,9 @@ interface SplitState {
 /** After a chunk: read on, wait for `_read`, or give the event loop a turn first. */
 type Next = 'more' | 'pause' | 'yield';
 
+/** Longest stretch of synchronous reading before the source yields to the event loop. */
+const YIELD_EVERY_MS = 10;
+
 /** The one-split key used when a source does not name splits. */
 const DEFAULT_SPLIT = '';
 
@@ -55,6 +58,7 @@ export class SourceStage<T> extends Readable {
   #pendingBarriers: Array<{ id: number; savepoint: boolean }> = [];
   #stopRequested = false;
   #savepointId: number | undefined;
+  #lastYield = performance.now();
 
   constructor(
     name: string,
@@ -178,7 +182,9 @@ export class SourceStage<T> extends Readable {
       // Nothing to read right now: give the event loop a turn, then poll again.
       setImmediate(() => {
         this.#pumping = false;
-        if (!this.destroyed) this._read();
+        if (!this.destroyed && (this.readableLength < this.readableHighWaterMark || this.#stopRequested || this.#pendingBarriers.length > 0)) {
+          this._read();
+        }
       });
     } else {
       this.#pumping = false;
@@ -249,8 +255,15 @@ export class SourceStage<T> extends Readable {
     }
     // Control (barriers, stop) goes out at the next boundary even when the buffer is full.
     if (this.#pendingBarriers.length > 0 || this.#stopRequested) return 'more';
-    if (full) return 'pause';
-    return n === 0 ? 'yield' : 'more';
+    if (n === 0) return 'yield';
+    // A fast synchronous source and synchronous stages would otherwise run entirely on
+    // process.nextTick and starve timers, I/O and signal handlers: give the loop a turn now and then.
+    const t = performance.now();
+    if (t - this.#lastYield > YIELD_EVERY_MS) {
+      this.#lastYield = t;
+      return 'yield';
+    }
+    return full ? 'pause' : 'more';
   }
 
   /** Event timestamps for a chunk; records whose extractor throws follow the error policy. */
