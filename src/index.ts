@@ -1,0 +1,72 @@
+/**
+ * weir: a dataflow engine for Node.js. This is the one public entry; everything else is internal.
+ *
+ * @example
+ * ```ts
+ * import { pipeline, sources, sinks, windows, agg, watermarks } from 'weir';
+ * const out: unknown[] = [];
+ * await pipeline('clicks')
+ *   .source(sources.generator({ count: 10_000 }), { timestamp: 't', watermark: watermarks.boundedOutOfOrderness(2000) })
+ *   .keyBy('user')
+ *   .window(windows.tumbling(60_000))
+ *   .aggregate({ n: agg.count(), total: agg.sum('price') })
+ *   .sink(sinks.collect(out))
+ *   .run();
+ * ```
+ */
+import { arraySource } from './sources/array-source.js';
+import { generatorSource } from './sources/generator-source.js';
+import { collectSink } from './sinks/collect-sink.js';
+import { consoleSink } from './sinks/console-sink.js';
+import { fileSink } from './sinks/file-sink.js';
+import { boundedOutOfOrderness, monotonous } from './runtime/watermark-strategy.js';
+
+export { pipeline, Pipeline, type SourceOptions } from './builder/pipeline.js';
+export { Stream, type StepOptions, type SinkOptions } from './builder/stream.js';
+export { KeyedStream, type KeySelector } from './builder/keyed-stream.js';
+export { deadLetter, type DeadLetter, type DeadLetterPolicy, type ErrorPolicy } from './runtime/error-policy.js';
+export {
+  WeirError,
+  ConfigError,
+  UserFunctionError,
+  RecordError,
+  ConnectorError,
+  CheckpointError,
+  AbortedError,
+  InternalError,
+  type ErrorDomain,
+} from './runtime/errors.js';
+export type { Batch, StreamElement, Watermark, Barrier, EndOfInput } from './runtime/elements.js';
+export type { Operator, OperatorSpec, OperatorContext, Output } from './runtime/operator.js';
+export type { Source, SourceReader, SourceContext, SourceChunk, SourceProgress } from './runtime/source.js';
+export type { Sink, SinkWriter, SinkContext, TransactionalWriter } from './runtime/sink.js';
+export type { WatermarkStrategy, WatermarkOptions } from './runtime/watermark-strategy.js';
+export type { JobHandle } from './runtime/job.js';
+export type { JobResult, StepStats } from './runtime/job-runner.js';
+export type { RunOptions } from './runtime/run-options.js';
+export { ManualClock, systemClock, type Clock } from './runtime/clock.js';
+export type { TransformSpec, TransformStep, Condition } from './processors/transform-spec.js';
+export type { GeneratorSourceOptions } from './sources/generator-source.js';
+export type { Rng } from './sources/rng.js';
+export type { ClickEvent } from './sources/click-event.js';
+export type { FileSinkOptions } from './sinks/file-sink.js';
+export type { ConsoleSinkOptions } from './sinks/console-sink.js';
+
+/** Built-in sources: `sources.array(records)`, `sources.generator({ seed, count, ratePerSec, make })`. */
+export const sources = Object.freeze({
+  array: arraySource,
+  generator: generatorSource,
+});
+
+/** Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format })`. */
+export const sinks = Object.freeze({
+  collect: collectSink,
+  console: consoleSink,
+  file: fileSink,
+});
+
+/** Watermark strategies for `.source(src, { watermark })`. */
+export const watermarks = Object.freeze({
+  boundedOutOfOrderness,
+  monotonous,
+});
