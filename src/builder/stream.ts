@@ -9,8 +9,8 @@ import type { Sink } from '../runtime/sink.js';
 import { filterOperator } from '../processors/filter.js';
 import { flatMapOperator } from '../processors/flat-map.js';
 import { mapOperator } from '../processors/map.js';
-// import { transformOperator } from '../processors/transform.js';
-type TransformSpec = unknown[]; const transformOperator = (..._a: unknown[]): unknown => undefined;
+import { transformOperator } from '../processors/transform.js';
+import type { TransformSpec } from '../processors/transform-spec.js';
 import type { Pipeline } from './pipeline.js';
 import { KeyedStream, type KeySelector } from './keyed-stream.js';
 

@@ -204,3 +204,38 @@ describe('graph shapes', () => {
     );
   });
 });
+
+describe('transform', () => {
+  it('applies a declarative spec in the pipeline, dropping filtered records, and dead-letters record errors', async () => {
+    const rec = recording<Record<string, unknown>>();
+    const dead = recording<DeadLetter>();
+    await pipeline('tx')
+      .source(listSource([
+        { user: { name: 'ann' }, url: 'https://a.example/x', n: 1, t: 0 },
+        { user: { name: 'bob' }, url: 'ftp://nope', n: 2, t: 1000 },
+        { user: { name: 'cid' }, url: 'https://c.example/', n: -1, t: 2000 },
+      ]), { timestamp: 't' })
+      .transform(
+        [
+          { filter: { field: 'n', gt: 0 } },
+          { rename: 'user.name', to: 'who' },
+          { extract: 'url', pattern: '^https?://([^/]+)', into: ['host'], required: true },
+          { set: 'seen', value: '${who}@${timestamp}' },
+          { remove: ['user', 't'] },
+        ],
+        { name: 'clean', onError: deadLetter(recordingSink(dead)) },
+      )
+      .sink(recordingSink(rec))
+      .run();
+    expect(rec.records).toEqual([{ who: 'ann', url: 'https://a.example/x', n: 1, host: 'a.example', seen: 'ann@0' }]);
+    expect(dead.records).toHaveLength(1);
+    expect(dead.records[0].error.step).toBe('clean');
+    expect(dead.records[0].error.code).toBe('WEIR_BAD_RECORD');
+  });
+
+  it('rejects an invalid spec when the pipeline is built', () => {
+    expect(() => pipeline('tx-bad').source(listSource([{}])).transform([{ extract: 'a', pattern: '(' }] as never, { name: 'bad' })).toThrow(
+      /transform "bad".*pattern/,
+    );
+  });
+});
