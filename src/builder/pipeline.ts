@@ -7,6 +7,7 @@ import type { RunOptions } from '../runtime/run-options.js';
 import type { Source } from '../runtime/source.js';
 import type { WatermarkStrategy } from '../runtime/watermark-strategy.js';
 import { boundedOutOfOrderness } from '../runtime/watermark-strategy.js';
+import { LevelCheckpointStorage } from '../state/leveldb-checkpoint-storage.js';
 import { Stream } from './stream.js';
 
 /** Options of `.source(...)`. */
@@ -76,7 +77,7 @@ export class Pipeline {
 
   /** Start and return a handle with `stop()`, `done` and live counters. */
   start(options?: RunOptions): JobHandle {
-    return startJob(this.graph, options);
+    return startJob(this.graph, options ?? {}, { openCheckpointStorage: (dir) => LevelCheckpointStorage.open(dir) });
   }
 }
 

@@ -237,6 +237,11 @@ export class ChainStage extends Transform {
     this.#forEachSide((c) => c.send(END));
   }
 
+  /** Names of the steps fused in this stage, in order. */
+  get stepNames(): string[] {
+    return this.#links.map((l) => l.name);
+  }
+
   /** Tell every operator that checkpoint `checkpointId` is durable. */
   async checkpointComplete(checkpointId: number): Promise<void> {
     for (const link of this.#links) await link.op.onCheckpointComplete?.(checkpointId);

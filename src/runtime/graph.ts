@@ -88,6 +88,12 @@ export class JobGraph {
   node(id: NodeId): GraphNode {
     return this.#nodes[id];
   }
+
+  /** Check the graph can run: at least one source and one sink. Throws ConfigError. */
+  validate(): void {
+    if (!this.#nodes.some((n) => n.type === 'source')) throw new ConfigError(`job "${this.job}": no source; start with .source(...)`);
+    if (!this.#nodes.some((n) => n.type === 'sink')) throw new ConfigError(`job "${this.job}": no sink; add one with .sink(...) before .run()`);
+  }
 }
 
 /** Key of a port, for maps. */

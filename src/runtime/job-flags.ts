@@ -5,6 +5,10 @@ export interface JobFlags {
   help?: boolean;
   batchSize?: number;
   logLevel?: string;
+  stateDir?: string;
+  checkpointInterval?: number;
+  fresh?: boolean;
+  from?: number;
 }
 
 interface FlagSpec {
@@ -17,13 +21,17 @@ interface FlagSpec {
 /** The standard flags every job understands. */
 export const JOB_FLAGS: readonly FlagSpec[] = [
   { name: '--help', key: 'help', value: 'none', help: 'print these flags and exit' },
+  { name: '--state-dir', key: 'stateDir', value: 'string', help: 'where checkpoints are kept (default ./.weir/<job>)' },
+  { name: '--checkpoint-interval', key: 'checkpointInterval', value: 'integer', help: 'take a checkpoint every <n> ms (turns checkpoints on)' },
+  { name: '--fresh', key: 'fresh', value: 'none', help: 'ignore and delete existing checkpoints: start from the beginning' },
+  { name: '--from', key: 'from', value: 'integer', help: 'resume from checkpoint <n> instead of the latest' },
   { name: '--batch-size', key: 'batchSize', value: 'integer', help: 'records per batch read from sources (default 1024)' },
   { name: '--log-level', key: 'logLevel', value: 'string', help: 'debug | info | warn | error (default info)' },
 ];
 
 /**
  * Parse the standard job flags. Positional arguments are left to the job; an unknown `--flag` is a
- * configuration error (a misspelt `--fresh` must not silently start from a checkpoint).
+ * configuration error (a misspelt `--fresh` must not silently resume from a checkpoint).
  */
 export function parseJobFlags(args: readonly string[]): JobFlags {
   const flags: JobFlags = {};
@@ -55,10 +63,8 @@ export function parseJobFlags(args: readonly string[]): JobFlags {
 
 /** The `--help` text. */
 export function jobFlagsHelp(job: string): string {
-  const width = Math.max(...JOB_FLAGS.map((f) => f.name.length + (f.value === 'none' ? 0 : 6)));
-  const lines = JOB_FLAGS.map((f) => {
-    const left = f.value === 'none' ? f.name : `${f.name} <${f.value === 'integer' ? 'n' : 'v'}>`;
-    return `  ${left.padEnd(width + 2)}${f.help}`;
-  });
+  const label = (f: FlagSpec): string => (f.value === 'none' ? f.name : `${f.name} <${f.value === 'integer' ? 'n' : 'v'}>`);
+  const width = Math.max(...JOB_FLAGS.map((f) => label(f).length));
+  const lines = JOB_FLAGS.map((f) => `  ${label(f).padEnd(width + 2)}${f.help}`);
   return `weir job "${job}"\n\nflags:\n${lines.join('\n')}\n`;
 }

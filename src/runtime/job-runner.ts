@@ -45,6 +45,8 @@ export interface JobResult {
   readonly durationMs: number;
   /** True when the run ended by `stop()` rather than end of input. */
   readonly stopped: boolean;
+  /** Checkpoints completed during the run (0 with checkpoints off). */
+  readonly checkpoints?: number;
   readonly steps: Readonly<Record<string, StepStats>>;
 }
 
@@ -124,6 +126,11 @@ export class JobRun {
     return this.#chains;
   }
 
+  /** Every step that acknowledges checkpoints: sources, operators and sinks. */
+  participants(): string[] {
+    return [...this.#sources.map((s) => s.name), ...this.#chains.flatMap((c) => c.stepNames), ...this.#sinks.map((s) => s.name)];
+  }
+
   /**
    * Graceful stop: sources stop reading (emitting the savepoint barrier when given), everything
    * in flight drains, stages close. Windows still open are not fired: they stay in the savepoint.
@@ -137,6 +144,11 @@ export class JobRun {
   /** Cancel at once: abort every stage. */
   abort(reason?: unknown): void {
     this.#fail(new AbortedError('job aborted', { cause: reason }));
+  }
+
+  /** Fail the job with `err` (e.g. a checkpoint could not be written): abort every stage. */
+  fail(err: unknown): void {
+    this.#fail(err);
   }
 
   #fail(err: unknown): void {

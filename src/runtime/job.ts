@@ -1,53 +1,195 @@
-import { ConfigError } from './errors.js';
+import { deserialize } from 'node:v8';
+import { CheckpointCoordinator, type CheckpointEvent } from './checkpoint-coordinator.js';
+import type { CheckpointMeta, CheckpointStorage } from './checkpoint-storage.js';
+import { CheckpointError } from './errors.js';
 import type { JobGraph } from './graph.js';
 import { jobFlagsHelp, parseJobFlags } from './job-flags.js';
 import { JobRun, type JobResult, type StepStats } from './job-runner.js';
-import { resolveRunOptions, runningAsScript, type RunOptions } from './run-options.js';
+import { resolveRunOptions, runningAsScript, type ResolvedRunOptions, type RunOptions } from './run-options.js';
 
 /** A started job. */
 export interface JobHandle {
   /** Resolves when the job ends (end of input or stop); rejects with the first error. */
   readonly done: Promise<JobResult>;
   /**
-   * Graceful stop: sources stop reading, everything in flight drains, sinks flush, and (once
-   * checkpoints are on) a final savepoint is taken. Resolves like `done`. Idempotent.
+   * Graceful stop: sources stop reading, everything in flight drains, and with checkpoints on a
+   * final savepoint is taken and committed before the job ends. Resolves like `done`. Idempotent.
    */
   stop(): Promise<JobResult>;
   /** Cancel at once; `done` rejects with an AbortedError. */
   abort(reason?: unknown): void;
-  /** Live counters per step. */
+  /** Live counters per step (empty until the job has started). */
   stats(): Record<string, StepStats>;
 }
 
+/** What the runtime needs from outside the core to run a job (the builder provides it). */
+export interface JobEnvironment {
+  /** Open the checkpoint storage of a state directory. */
+  openCheckpointStorage(stateDir: string): Promise<CheckpointStorage>;
+  /** Told about checkpoints (logs, metrics, traces). */
+  onCheckpoint?(event: CheckpointEvent): void;
+}
+
+/** What recovery found. */
+interface Restore {
+  readonly meta: CheckpointMeta | undefined;
+  readonly states: Map<string, unknown>;
+  readonly nextId: number;
+}
+
 /**
- * Start a job from its graph: resolve options and command-line flags, build the stages, and
- * (for scripts) install signal handlers. `--help` prints the flags and exits.
+ * Start a job from its graph: resolve options and command-line flags, restore the latest complete
+ * checkpoint (when checkpoints are on), build the stages, and (for scripts) install signal
+ * handlers. `--help` prints the flags and exits.
  */
-export function startJob(graph: JobGraph, options: RunOptions = {}): JobHandle {
+export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironment): JobHandle {
   const asScript = runningAsScript();
   const flags = parseJobFlags(options.args ?? (asScript ? process.argv.slice(2) : []));
   if (flags.help) {
     process.stdout.write(jobFlagsHelp(graph.job));
     process.exit(0);
   }
-  const resolved = resolveRunOptions({ ...options, batchSize: flags.batchSize ?? options.batchSize }, asScript);
-  if (graph.nodes.length === 0) throw new ConfigError(`job "${graph.job}": no source; start with .source(...)`);
-  const run = new JobRun(graph, {
+  const merged: RunOptions = {
+    ...options,
+    batchSize: flags.batchSize ?? options.batchSize,
+    stateDir: flags.stateDir ?? options.stateDir,
+    checkpointInterval: flags.checkpointInterval ?? options.checkpointInterval,
+    fresh: flags.fresh ?? options.fresh,
+    from: flags.from ?? options.from,
+  };
+  const resolved = resolveRunOptions(merged, asScript, graph.job);
+  graph.validate();
+
+  let run: JobRun | undefined;
+  let coordinator: CheckpointCoordinator | undefined;
+  let stopRequested = false;
+  let stopping: Promise<JobResult> | undefined;
+  const abortBeforeStart = new AbortController();
+
+  const started = (async () => {
+    const cp = resolved.checkpoints;
+    if (cp === undefined) {
+      run = buildRun(graph, resolved, new Map(), undefined);
+      return;
+    }
+    const storage = await env.openCheckpointStorage(cp.stateDir);
+    try {
+      const restore = await restoreCheckpoint(storage, graph, cp);
+      const restoredTxns = new Map<string, unknown>();
+      for (const node of graph.nodes) if (node.type === 'sink' && restore.states.get(node.name) !== undefined) restoredTxns.set(node.name, restore.states.get(node.name));
+      coordinator = new CheckpointCoordinator({
+        job: graph.job,
+        storage,
+        intervalMs: cp.intervalMs,
+        keep: cp.keep,
+        clock: resolved.clock,
+        nextId: restore.nextId,
+        restoredTxns,
+        onEvent: env.onCheckpoint,
+        onFailure: (err) => run?.fail(err),
+      });
+      run = buildRun(graph, resolved, restore.states, coordinator);
+      coordinator.attach(run);
+      run.done.then(
+        () => storage.close(),
+        () => coordinator!.settled().then(() => storage.close()),
+      );
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  })();
+
+  const done = started.then(async () => {
+    if (abortBeforeStart.signal.aborted) run!.abort(abortBeforeStart.signal.reason);
+    if (stopRequested) void doStop();
+    const result = await run!.done;
+    await coordinator?.settled();
+    return { ...result, checkpoints: coordinator?.completed ?? 0 };
+  });
+
+  const doStop = async (): Promise<JobResult> => {
+    stopRequested = true;
+    if (run === undefined) return done;
+    if (coordinator !== undefined) {
+      const id = await coordinator.reserveSavepoint();
+      await run.stop(id);
+    } else {
+      await run.stop();
+    }
+    return done;
+  };
+
+  const handle: JobHandle = {
+    done,
+    stop: () => (stopping ??= started.then(doStop)),
+    abort: (reason) => (run === undefined ? abortBeforeStart.abort(reason) : run.abort(reason)),
+    stats: () => run?.stats() ?? {},
+  };
+  if (resolved.handleSignals) installSignalHandlers(handle);
+  return handle;
+}
+
+function buildRun(graph: JobGraph, resolved: ResolvedRunOptions, restored: Map<string, unknown>, coordinator: CheckpointCoordinator | undefined): JobRun {
+  return new JobRun(graph, {
     batchSize: resolved.batchSize,
     bufferBatches: resolved.bufferBatches,
     clock: resolved.clock,
     signal: resolved.signal,
     chaining: resolved.chaining,
+    restored,
+    checkpoints: coordinator,
   });
-  let stopping: Promise<JobResult> | undefined;
-  const handle: JobHandle = {
-    done: run.done,
-    stop: () => (stopping ??= run.stop()),
-    abort: (reason) => run.abort(reason),
-    stats: () => run.stats(),
-  };
-  if (resolved.handleSignals) installSignalHandlers(handle);
-  return handle;
+}
+
+/**
+ * Pick and read the checkpoint to resume from: `from` if given, else the newest complete one; a
+ * corrupt checkpoint is skipped in favour of the one before it. Checks that the checkpoint belongs
+ * to this job's shape: state of a step the job no longer has is an error unless allowed.
+ */
+async function restoreCheckpoint(
+  storage: CheckpointStorage,
+  graph: JobGraph,
+  cp: NonNullable<ResolvedRunOptions['checkpoints']>,
+): Promise<Restore> {
+  if (cp.fresh) await storage.clear();
+  const all = await storage.list();
+  const nextId = (all.at(-1)?.id ?? 0) + 1;
+  let candidates = all;
+  if (cp.from !== undefined) {
+    candidates = all.filter((m) => m.id === cp.from);
+    if (candidates.length === 0) {
+      throw new CheckpointError(`job "${graph.job}": no complete checkpoint ${cp.from} in ${cp.stateDir}; available: ${all.map((m) => m.id).join(', ') || 'none'}`);
+    }
+  }
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    const meta = candidates[i];
+    let entries: Map<string, Uint8Array>;
+    try {
+      entries = await storage.read(meta);
+    } catch (err) {
+      if (cp.from !== undefined) throw err;
+      process.emitWarning(`weir: ${(err as Error).message}; falling back to the previous checkpoint`, { code: 'WEIR_CHECKPOINT_SKIPPED' });
+      continue;
+    }
+    const states = new Map<string, unknown>();
+    for (const [step, bytes] of entries) states.set(step, deserialize(bytes));
+    checkCompatible(graph, meta, states, cp.allowNonRestoredState);
+    return { meta, states, nextId };
+  }
+  return { meta: undefined, states: new Map(), nextId };
+}
+
+function checkCompatible(graph: JobGraph, meta: CheckpointMeta, states: Map<string, unknown>, allowNonRestored: boolean): void {
+  const names = new Set(graph.nodes.map((n) => n.name));
+  const orphans = [...states].filter(([step, state]) => state !== undefined && !names.has(step)).map(([step]) => step);
+  if (orphans.length > 0 && !allowNonRestored) {
+    throw new CheckpointError(
+      `job "${graph.job}": checkpoint ${meta.id} holds state for steps this job does not have: ${orphans.map((s) => `"${s}"`).join(', ')}; ` +
+        `this job's steps are ${[...names].map((s) => `"${s}"`).join(', ')}. Rename the steps back, start over with --fresh, or pass allowNonRestoredState`,
+    );
+  }
+  for (const step of orphans) states.delete(step);
 }
 
 /** First SIGINT/SIGTERM: graceful stop. Second: exit at once with 130. Removed when done. */

@@ -29,7 +29,28 @@ export interface RunOptions {
    * operator its own stage (for debugging and for comparing results).
    */
   chaining?: boolean;
+  /**
+   * Take a checkpoint every this many ms; turns checkpoints (and exactly-once sinks, recovery,
+   * savepoints on stop) on. Default: off.
+   */
+  checkpointInterval?: number;
+  /** Where checkpoints are kept. Default `./.weir/<job>`. Giving it turns checkpoints on (every 10 s by default). */
+  stateDir?: string;
+  /** Complete checkpoints kept; older ones are pruned. Default 3. */
+  keepCheckpoints?: number;
+  /** Ignore and delete existing checkpoints: start from the beginning. */
+  fresh?: boolean;
+  /** Resume from this checkpoint id instead of the latest complete one. */
+  from?: number;
+  /**
+   * Resume even when the checkpoint holds state for steps this job no longer has (that state is
+   * dropped). Default false: such a checkpoint fails the start with a message naming the steps.
+   */
+  allowNonRestoredState?: boolean;
 }
+
+/** Default checkpoint interval when only a state directory is given. */
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
 
 /** Run options with defaults applied. */
 export interface ResolvedRunOptions {
@@ -39,6 +60,17 @@ export interface ResolvedRunOptions {
   readonly handleSignals: boolean;
   readonly signal: AbortSignal | undefined;
   readonly chaining: boolean;
+  /** Checkpointing settings, or undefined when checkpoints are off. */
+  readonly checkpoints:
+    | {
+        readonly stateDir: string;
+        readonly intervalMs: number;
+        readonly keep: number;
+        readonly fresh: boolean;
+        readonly from: number | undefined;
+        readonly allowNonRestoredState: boolean;
+      }
+    | undefined;
 }
 
 function positiveInteger(value: unknown, field: string, fallback: number): number {
@@ -50,7 +82,7 @@ function positiveInteger(value: unknown, field: string, fallback: number): numbe
 }
 
 /** Validate run options; messages name the field and what was expected. */
-export function resolveRunOptions(options: RunOptions, asScript: boolean): ResolvedRunOptions {
+export function resolveRunOptions(options: RunOptions, asScript: boolean, job: string): ResolvedRunOptions {
   const clock = options.clock;
   if (clock !== undefined && (typeof clock.now !== 'function' || typeof clock.schedule !== 'function')) {
     throw new ConfigError(`run options: clock must have now() and schedule(atMs, fn), got ${show(clock)}`);
@@ -62,6 +94,30 @@ export function resolveRunOptions(options: RunOptions, asScript: boolean): Resol
     handleSignals: options.handleSignals ?? asScript,
     signal: options.signal,
     chaining: options.chaining ?? true,
+    checkpoints: resolveCheckpoints(options, job),
+  };
+}
+
+function resolveCheckpoints(options: RunOptions, job: string): ResolvedRunOptions['checkpoints'] {
+  if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir.length === 0)) {
+    throw new ConfigError(`run options: stateDir must be a non-empty path, got ${show(options.stateDir)}`);
+  }
+  const enabled = options.checkpointInterval !== undefined || options.stateDir !== undefined || options.from !== undefined;
+  if (!enabled) {
+    if (options.fresh) return undefined;
+    return undefined;
+  }
+  if (options.from !== undefined && options.fresh) throw new ConfigError('run options: fresh and from exclude each other');
+  if (options.from !== undefined && !(Number.isInteger(options.from) && options.from > 0)) {
+    throw new ConfigError(`run options: from must be a checkpoint id (a positive integer), got ${show(options.from)}`);
+  }
+  return {
+    stateDir: options.stateDir ?? `./.weir/${job}`,
+    intervalMs: positiveInteger(options.checkpointInterval, 'checkpointInterval', DEFAULT_CHECKPOINT_INTERVAL_MS),
+    keep: positiveInteger(options.keepCheckpoints, 'keepCheckpoints', 3),
+    fresh: options.fresh ?? false,
+    from: options.from,
+    allowNonRestoredState: options.allowNonRestoredState ?? false,
   };
 }
 

@@ -17,6 +17,11 @@ export class SinkStage<T> extends Writable {
   readonly #restored: unknown;
   #writer: SinkWriter<T> | undefined;
   #closed = false;
+  #opened!: () => void;
+  /** Resolves once the writer is open. */
+  readonly ready: Promise<void> = new Promise((resolve) => {
+    this.#opened = resolve;
+  });
 
   constructor(name: string, sink: Sink<T>, run: RunContext, restored: unknown) {
     super({ objectMode: true, highWaterMark: run.bufferBatches });
@@ -45,6 +50,7 @@ export class SinkStage<T> extends Writable {
       .then(
         (writer) => {
           this.#writer = writer;
+          this.#opened();
           cb();
         },
         (err: unknown) => cb(asStepError(this.name, err)),
@@ -76,7 +82,8 @@ export class SinkStage<T> extends Writable {
       case 'barrier':
         return this.#barrier(writer, element.checkpointId);
       case 'end':
-        return writer.flush?.();
+        // With checkpoints on, the final checkpoint (right after end of input) commits instead.
+        return this.#run.checkpoints.holdsEnd ? undefined : writer.flush?.();
     }
   }
 
@@ -86,7 +93,11 @@ export class SinkStage<T> extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.#close().then(() => cb(), (err: unknown) => cb(asStepError(this.name, err)));
+    // The last checkpoint's commit uses the writer: close only after it.
+    this.#run.checkpoints
+      .settled()
+      .then(() => this.#close())
+      .then(() => cb(), (err: unknown) => cb(asStepError(this.name, err)));
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {

@@ -23,6 +23,16 @@ interface SplitState {
   lastActive: number;
 }
 
+/**
+ * What a source stage stores in a checkpoint: the reader's position plus the watermark state, so
+ * a restored job neither re-emits old watermarks nor treats replayed records as late.
+ */
+export interface SourceSnapshot {
+  readonly position: unknown;
+  readonly splits: Array<[string, number]>;
+  readonly watermark: number;
+}
+
 /** After a chunk: read on, wait for `_read`, or give the event loop a turn first. */
 type Next = 'more' | 'pause' | 'yield';
 
@@ -55,7 +65,9 @@ export class SourceStage<T> extends Readable {
   #closed = false;
   #splits = new Map<string, SplitState>();
   #emittedWatermark = Number.NEGATIVE_INFINITY;
-  #pendingBarriers: Array<{ id: number; savepoint: boolean }> = [];
+  #pendingBarriers: Array<{ id: number; savepoint: boolean; final: boolean }> = [];
+  /** End of input was emitted; waiting for the final checkpoint's barrier before closing. */
+  #ended = false;
   #stopRequested = false;
   #savepointId: number | undefined;
   #lastYield = performance.now();
@@ -75,7 +87,12 @@ export class SourceStage<T> extends Readable {
     this.#extract = compileExtractor(name, time.timestamp);
     this.#counters = run.counters(name, 'source');
     this.#batchSize = options.batchSize;
-    this.#restored = options.restored;
+    const restored = options.restored as SourceSnapshot | undefined;
+    this.#restored = restored?.position;
+    if (restored !== undefined) {
+      for (const [split, maxTimestamp] of restored.splits) this.#splits.set(split, { maxTimestamp, lastActive: run.now() });
+      this.#emittedWatermark = restored.watermark;
+    }
     this.#deadLetters = options.deadLetters;
     run.signal.addEventListener('abort', () => this.#stop.abort(run.signal.reason), { once: true });
   }
@@ -109,9 +126,13 @@ export class SourceStage<T> extends Readable {
     );
   }
 
-  /** Ask for a barrier at the next batch boundary. */
-  injectBarrier(checkpointId: number, savepoint = false): void {
-    this.#pendingBarriers.push({ id: checkpointId, savepoint });
+  /**
+   * Ask for a barrier at the next batch boundary. After a `final` barrier (taken once every source
+   * reached end of input) the source closes.
+   */
+  injectBarrier(checkpointId: number, savepoint = false, final = false): void {
+    if (this.#finished) return;
+    this.#pendingBarriers.push({ id: checkpointId, savepoint, final });
     if (!this.#pumping && this.readableLength < this.readableHighWaterMark) this._read();
   }
 
@@ -194,9 +215,15 @@ export class SourceStage<T> extends Readable {
   /** Push pending barriers and handle a stop. Returns true when pumping must end. */
   #flushControl(): boolean {
     while (this.#pendingBarriers.length > 0) {
-      const { id, savepoint } = this.#pendingBarriers.shift()!;
+      const { id, savepoint, final } = this.#pendingBarriers.shift()!;
       this.#acknowledge(id);
       this.push(makeBarrier(id, savepoint));
+      if (final && this.#ended) {
+        this.#finished = true;
+        this.#pumping = false;
+        this.push(null);
+        return true;
+      }
     }
     if (this.#stopRequested) {
       this.#finished = true;
@@ -208,21 +235,36 @@ export class SourceStage<T> extends Readable {
       this.push(null);
       return true;
     }
+    if (this.#ended) {
+      this.#pumping = false;
+      return true;
+    }
     return false;
   }
 
   #acknowledge(checkpointId: number): void {
-    const position = this.#reader!.position();
-    const ack = this.#run.checkpoints.acknowledge(this.name, checkpointId, position);
+    const snapshot: SourceSnapshot = {
+      position: this.#reader!.position(),
+      splits: [...this.#splits].map(([split, s]) => [split, s.maxTimestamp]),
+      watermark: this.#emittedWatermark,
+    };
+    const ack = this.#run.checkpoints.acknowledge(this.name, checkpointId, snapshot);
     if (ack !== undefined) ack.catch((err: unknown) => this.destroy(err as Error));
   }
 
   /** Push one chunk's batch and watermark; say whether to read more, pause, or yield a turn. */
   #accept(chunk: SourceChunk<T> | null): Next {
     if (chunk === null) {
-      this.#finished = true;
       this.#counters.watermark = MAX_WATERMARK;
       this.push(END);
+      if (this.#run.checkpoints.holdsEnd) {
+        // Stay open until the final checkpoint's barrier: what operators emit at end of input
+        // is then covered by a checkpoint and committed exactly once.
+        this.#ended = true;
+        this.#run.checkpoints.sourceEnded(this.name);
+        return 'more';
+      }
+      this.#finished = true;
       this.push(null);
       return 'pause';
     }

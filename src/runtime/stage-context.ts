@@ -8,10 +8,24 @@ import type { StepCounters } from './step-counters.js';
  */
 export interface CheckpointAcks {
   acknowledge(step: string, checkpointId: number, snapshot: unknown): void | Promise<void>;
+  /**
+   * True when checkpoints are on: a source that reaches the end of its input then waits for the
+   * final checkpoint's barrier before closing, so output made at end of input is committed too.
+   */
+  readonly holdsEnd: boolean;
+  /** A source emitted end of input (only called when `holdsEnd`). */
+  sourceEnded(step: string): void;
+  /** Resolves once no checkpoint is being written or committed (sinks close after this). */
+  settled(): Promise<void>;
 }
 
 /** Barriers pass, nothing is stored. */
-export const NO_CHECKPOINTS: CheckpointAcks = { acknowledge: () => undefined };
+export const NO_CHECKPOINTS: CheckpointAcks = {
+  acknowledge: () => undefined,
+  holdsEnd: false,
+  sourceEnded: () => undefined,
+  settled: () => Promise.resolve(),
+};
 
 /** What every stage of a running job shares. */
 export interface RunContext {

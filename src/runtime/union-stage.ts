@@ -6,7 +6,7 @@ import type { StepCounters } from './step-counters.js';
 
 interface InputState {
   watermark: number;
-  /** End of input received: counts as watermark +∞ and as aligned for every barrier. */
+  /** End of input received: counts as watermark +∞ (barriers still come: the final checkpoint). */
   ended: boolean;
   /** The Node stream closed (shutdown): counts as aligned. */
   closed: boolean;
@@ -18,7 +18,7 @@ interface InputState {
 
 /**
  * Fan-in of several streams into one. The output watermark is the minimum of the inputs'
- * watermarks; a barrier is emitted once every live input has delivered it (alignment: an input
+ * watermarks; a barrier is emitted once every open input has delivered it (alignment: an input
  * that delivered it waits, so no record after the barrier overtakes the snapshot); end of input
  * is emitted once every input has ended.
  */
@@ -106,7 +106,7 @@ export class UnionStage {
     const blocked = this.#states.find((s) => s.blockedAt !== undefined);
     if (blocked !== undefined) {
       const id = blocked.blockedAt!;
-      const aligned = this.#states.every((s) => s.blockedAt === id || s.ended || s.closed);
+      const aligned = this.#states.every((s) => s.blockedAt === id || s.closed);
       if (aligned) {
         this.output.send(blocked.barrier!);
         for (const s of this.#states) {

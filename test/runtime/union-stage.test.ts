@@ -66,9 +66,10 @@ describe('UnionStage', () => {
     expect(out).toHaveLength(3);
   });
 
-  it('an ended input does not hold barriers back', async () => {
+  it("a closed input does not hold barriers back", async () => {
     const u = new UnionStage('u', 2, runContext());
     u.inputs[1].write(END);
+    u.inputs[1].end();
     u.inputs[0].write(barrier(3));
     await tick();
     expect(drain(u)).toEqual([barrier(3)]);
