@@ -10,7 +10,9 @@ import type { CliCommand, CliIo } from './cli/command.js';
 import { WeirError } from './runtime/errors.js';
 
 /** Every command, loaded lazily so `weir --help` stays fast and a command's heavy imports stay its own. */
-const COMMANDS: Record<string, () => Promise<CliCommand>> = {};
+const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  checkpoints: () => import('./cli/checkpoints-command.js').then((m) => m.command),
+};
 
 /** Run the CLI with `args`; resolves to the exit code. */
 export async function main(args: readonly string[], io: CliIo): Promise<number> {
