@@ -278,6 +278,11 @@ export class SourceStage<T> extends Readable {
       this.#splits.set(split, state);
     }
     let full = false;
+    const bad = chunk.deadLetters;
+    if (bad !== undefined && bad.length > 0) {
+      this.#counters.deadLettered += bad.length;
+      this.#deadLetters?.send(makeBatch(bad.slice(), new Array<number>(bad.length).fill(Number.NaN), this.name));
+    }
     if (n > 0) {
       state.lastActive = now;
       const { records: kept, timestamps } = this.#stamp(records, chunk.timestamps);

@@ -1,3 +1,5 @@
+import type { DeadLetter } from './error-policy.js';
+
 /**
  * The source contract. A source describes where records come from; the runtime opens a
  * {@link SourceReader} per run and pulls from it at the pace the graph can take (backpressure).
@@ -26,6 +28,12 @@ export interface SourceChunk<T> {
   readonly timestamps?: number[];
   /** Split the records came from; watermarks are tracked per split. Default: one split. */
   readonly split?: string;
+  /**
+   * Input that could not be decoded (a malformed line, a record not matching its schema), with
+   * its position. The runtime counts them and routes them to the source's dead-letter output
+   * (`.source(src, { onError: deadLetter(sink) })`); bad input never stops a job by default.
+   */
+  readonly deadLetters?: readonly DeadLetter[];
 }
 
 /** Progress of a bounded source, for progress bars and metrics. */
