@@ -46,6 +46,8 @@ export type { JobResult, StepStats } from './runtime/job-runner.js';
 export type { RunOptions } from './runtime/run-options.js';
 export { ManualClock, systemClock, type Clock } from './runtime/clock.js';
 export type { TransformSpec, TransformStep, Condition } from './processors/transform-spec.js';
+export { agg } from './aggregations/agg.js';
+export type { Aggregation, AggregationInput, AggregationResult } from './aggregations/aggregation.js';
 export type { GeneratorSourceOptions } from './sources/generator-source.js';
 export type { Rng } from './sources/rng.js';
 export type { ClickEvent } from './sources/click-event.js';
