@@ -285,8 +285,13 @@ export class JobRun {
       case 'operator': {
         const chain = this.#chainFrom(node);
         let stage: ChainStage | undefined;
-        const links = chain.map((op, index) => this.#link(op, run, (timeMs) => stage?.scheduleTimer(index, timeMs)));
+        // Timers registered while operators are created (restored ones) wait for their stage.
+        const early: Array<[number, number]> = [];
+        const links = chain.map((op, index) =>
+          this.#link(op, run, (timeMs) => (stage === undefined ? early.push([index, timeMs]) : stage.scheduleTimer(index, timeMs))),
+        );
         stage = new ChainStage(links, run);
+        for (const [index, timeMs] of early) stage.scheduleTimer(index, timeMs);
         this.#chains.push(stage);
         segment.push(stage);
         const last = chain[chain.length - 1];
