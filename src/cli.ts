@@ -12,6 +12,7 @@ import { WeirError } from './runtime/errors.js';
 /** Every command, loaded lazily so `weir --help` stays fast and a command's heavy imports stay its own. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   checkpoints: () => import('./cli/checkpoints-command.js').then((m) => m.command),
+  'dead-letters': () => import('./cli/dead-letters-command.js').then((m) => m.command),
 };
 
 /** Run the CLI with `args`; resolves to the exit code. */

@@ -19,6 +19,9 @@ import { generatorSource } from './sources/generator-source.js';
 import { collectSink } from './sinks/collect-sink.js';
 import { consoleSink } from './sinks/console-sink.js';
 import { fileSink } from './sinks/file-sink.js';
+import { httpSource } from './sources/http-source.js';
+import { httpSink } from './sinks/http-sink.js';
+import { deadLetterSink } from './sinks/dead-letter-sink.js';
 import { boundedOutOfOrderness, monotonous } from './runtime/watermark-strategy.js';
 
 export { pipeline, Pipeline, type SourceOptions } from './builder/pipeline.js';
@@ -53,18 +56,34 @@ export type { Rng } from './sources/rng.js';
 export type { ClickEvent } from './sources/click-event.js';
 export type { FileSinkOptions } from './sinks/file-sink.js';
 export type { ConsoleSinkOptions } from './sinks/console-sink.js';
+export type { HttpSourceOptions, HttpSourcePosition, HttpCursor } from './sources/http-source.js';
+export type { HttpPagination, HttpPageResponse } from './sources/http-pagination.js';
+export type { HttpSinkOptions, HttpSinkTxn, HttpSinkStats } from './sinks/http-sink.js';
+export type { HttpAuth } from './connectors/http/http-options.js';
+export type { RetryOptions } from './connectors/http/retry-policy.js';
+export type { CircuitBreakerOptions } from './connectors/http/circuit-breaker.js';
+export type { DeadLetterSinkOptions } from './sinks/dead-letter-sink.js';
 
-/** Built-in sources: `sources.array(records)`, `sources.generator({ seed, count, ratePerSec, make })`. */
+/**
+ * Built-in sources: `sources.array(records)`, `sources.generator({ seed, count, ratePerSec, make })`,
+ * `sources.http({ url, intervalMs, cursor, pagination })` (polling, at-least-once).
+ */
 export const sources = Object.freeze({
   array: arraySource,
   generator: generatorSource,
+  http: httpSource,
 });
 
-/** Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format })`. */
+/**
+ * Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format })`,
+ * `sinks.http({ url, retry, ratePerSec, circuitBreaker })`, `sinks.deadLetters({ dir })`.
+ */
 export const sinks = Object.freeze({
   collect: collectSink,
   console: consoleSink,
   file: fileSink,
+  http: httpSink,
+  deadLetters: deadLetterSink,
 });
 
 /** Watermark strategies for `.source(src, { watermark })`. */

@@ -4,13 +4,13 @@ import { batch as makeBatch, type Batch } from '../runtime/elements.js';
 import type { DeadLetter } from '../runtime/error-policy.js';
 import { CheckpointError, ConfigError, ConnectorError, RecordError, UserFunctionError, describe, show } from '../runtime/errors.js';
 import { isTransactional, type Sink, type SinkContext, type SinkWriter, type TransactionalWriter } from '../runtime/sink.js';
-import { CircuitBreaker, circuitBreakerOptions, type CircuitBreakerOptions } from './circuit-breaker.js';
-import type { HttpFailure } from './http-failure.js';
-import { httpOptions, type HttpAuth } from './http-options.js';
-import { HttpRequester } from './http-requester.js';
-import { idempotencyKey } from './idempotency-key.js';
-import { RateLimiter } from './rate-limiter.js';
-import { retryPolicy, type RetryOptions, type RetryPolicy } from './retry-policy.js';
+import { CircuitBreaker, circuitBreakerOptions, type CircuitBreakerOptions } from '../connectors/http/circuit-breaker.js';
+import type { HttpFailure } from '../connectors/http/http-failure.js';
+import { httpOptions, type HttpAuth } from '../connectors/http/http-options.js';
+import { HttpRequester } from '../connectors/http/http-requester.js';
+import { idempotencyKey } from '../connectors/http/idempotency-key.js';
+import { RateLimiter } from '../connectors/http/rate-limiter.js';
+import { retryPolicy, type RetryOptions, type RetryPolicy } from '../connectors/http/retry-policy.js';
 
 /** Options of {@link httpSink}. */
 export interface HttpSinkOptions<T> {

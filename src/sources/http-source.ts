@@ -2,10 +2,10 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../runtime/clock.js';
 import { CheckpointError, ConfigError, ConnectorError, UserFunctionError, describe, show } from '../runtime/errors.js';
 import type { Source, SourceChunk, SourceContext, SourceReader } from '../runtime/source.js';
-import { delay } from '../sinks/delay.js';
-import { httpOptions, type HttpAuth } from '../sinks/http-options.js';
-import { HttpRequester, type HttpResponse } from '../sinks/http-requester.js';
-import { retryPolicy, type RetryOptions, type RetryPolicy } from '../sinks/retry-policy.js';
+import { delay } from '../connectors/http/delay.js';
+import { httpOptions, type HttpAuth } from '../connectors/http/http-options.js';
+import { HttpRequester, type HttpResponse } from '../connectors/http/http-requester.js';
+import { retryPolicy, type RetryOptions, type RetryPolicy } from '../connectors/http/retry-policy.js';
 import { httpPagination, type HttpPagination, type NextPage } from './http-pagination.js';
 
 /** The cursor of an {@link httpSource}: sent as a query parameter, advanced from the records read. */

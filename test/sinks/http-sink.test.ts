@@ -14,7 +14,7 @@ import { isTransactional } from '../../src/runtime/sink.js';
 import { collectSink } from '../../src/sinks/collect-sink.js';
 import { deadLetterSink } from '../../src/sinks/dead-letter-sink.js';
 import { httpSink, type HttpSinkOptions, type HttpSinkStats, type HttpSinkTxn } from '../../src/sinks/http-sink.js';
-import { idempotencyKey } from '../../src/sinks/idempotency-key.js';
+import { idempotencyKey } from '../../src/connectors/http/idempotency-key.js';
 import { listSource } from '../support/inline.js';
 
 // ---------------------------------------------------------------------------------------------

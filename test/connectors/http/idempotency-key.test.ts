@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { idempotencyKey } from '../../src/sinks/idempotency-key.js';
+import { idempotencyKey } from '../../../src/connectors/http/idempotency-key.js';
 
 describe('idempotencyKey', () => {
   it('is a function of job, step, sequence and JSON text only', () => {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { abortReason, delay } from './delay.js';
 import { httpFailure, type HttpFailure } from './http-failure.js';

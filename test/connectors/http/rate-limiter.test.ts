@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/runtime/errors.js';
-import { RateLimiter } from '../../src/sinks/rate-limiter.js';
+import { ConfigError } from '../../../src/runtime/errors.js';
+import { RateLimiter } from '../../../src/connectors/http/rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('spaces operations evenly by default', () => {

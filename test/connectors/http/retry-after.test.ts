@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs } from '../../src/sinks/retry-after.js';
+import { retryAfterMs } from '../../../src/connectors/http/retry-after.js';
 
 describe('retryAfterMs', () => {
   it('reads delta-seconds', () => {

@@ -1,4 +1,4 @@
-import { ConfigError, show } from '../runtime/errors.js';
+import { ConfigError, show } from '../../runtime/errors.js';
 
 /**
  * A token bucket: at most `ratePerSec` operations per second on average, and at most `burst` at

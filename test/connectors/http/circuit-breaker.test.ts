@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/runtime/errors.js';
-import { CircuitBreaker, circuitBreakerOptions } from '../../src/sinks/circuit-breaker.js';
+import { ConfigError } from '../../../src/runtime/errors.js';
+import { CircuitBreaker, circuitBreakerOptions } from '../../../src/connectors/http/circuit-breaker.js';
 
 function breaker(failureThreshold: number, resetMs: number): CircuitBreaker {
   return new CircuitBreaker(circuitBreakerOptions({ failureThreshold, resetMs }, 'test'));

@@ -1,4 +1,4 @@
-import { ConfigError, show } from '../runtime/errors.js';
+import { ConfigError, show } from '../../runtime/errors.js';
 
 /**
  * Credentials of an HTTP connector: `{ bearer }` sends `Authorization: Bearer <token>`,

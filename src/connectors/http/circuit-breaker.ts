@@ -1,4 +1,4 @@
-import { ConfigError, show } from '../runtime/errors.js';
+import { ConfigError, show } from '../../runtime/errors.js';
 
 /** Options of a {@link CircuitBreaker}. */
 export interface CircuitBreakerOptions {

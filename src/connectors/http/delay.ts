@@ -1,5 +1,5 @@
-import { AbortedError } from '../runtime/errors.js';
-import type { Clock } from '../runtime/clock.js';
+import { AbortedError } from '../../runtime/errors.js';
+import type { Clock } from '../../runtime/clock.js';
 
 /**
  * Wait `ms` milliseconds; rejects with the signal's reason as soon as `signal` aborts (the timer

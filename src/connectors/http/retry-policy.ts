@@ -1,4 +1,4 @@
-import { ConfigError, show } from '../runtime/errors.js';
+import { ConfigError, show } from '../../runtime/errors.js';
 
 /** Options of {@link retryPolicy}. Every field is optional; defaults are listed per field. */
 export interface RetryOptions {

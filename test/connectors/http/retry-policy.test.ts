@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/runtime/errors.js';
-import { retryPolicy } from '../../src/sinks/retry-policy.js';
+import { ConfigError } from '../../../src/runtime/errors.js';
+import { retryPolicy } from '../../../src/connectors/http/retry-policy.js';
 
 describe('retryPolicy', () => {
   it('doubles from baseDelayMs up to maxDelayMs, without jitter', () => {
