@@ -44,6 +44,7 @@ export class SinkStage<T> extends Writable {
       signal: this.#run.signal,
       restored: this.#restored,
       now: () => this.#run.now(),
+      clock: this.#run.clock,
     };
     Promise.resolve()
       .then(() => this.#sink.open(ctx))

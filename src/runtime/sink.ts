@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import type { Batch } from './elements.js';
 
 /** What the runtime hands a sink when it opens it. */
@@ -11,6 +12,8 @@ export interface SinkContext {
   readonly restored: unknown;
   /** Current processing time in ms. */
   now(): number;
+  /** The job's processing-time clock (a ManualClock in tests), for waits and timers. */
+  readonly clock?: Clock;
 }
 
 /**

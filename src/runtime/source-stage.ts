@@ -71,6 +71,8 @@ export class SourceStage<T> extends Readable {
   #stopRequested = false;
   #savepointId: number | undefined;
   #lastYield = performance.now();
+  /** When pumping paused on a full buffer (performance.now()), 0 when not paused: backpressure time. */
+  #pausedAt = 0;
 
   constructor(
     name: string,
@@ -97,6 +99,11 @@ export class SourceStage<T> extends Readable {
     run.signal.addEventListener('abort', () => this.#stop.abort(run.signal.reason), { once: true });
   }
 
+  /** True once the reader is open (the source is connected). */
+  get opened(): boolean {
+    return this.#reader !== undefined;
+  }
+
   /** The reader's progress, when it knows it. */
   progress(): ReturnType<NonNullable<SourceReader<T>['progress']>> | undefined {
     return this.#reader?.progress?.();
@@ -109,6 +116,7 @@ export class SourceStage<T> extends Readable {
       signal: this.#stop.signal,
       restored: this.#restored,
       now: () => this.#run.now(),
+      clock: this.#run.clock,
     };
     let opened: SourceReader<T> | Promise<SourceReader<T>>;
     try {
@@ -149,6 +157,10 @@ export class SourceStage<T> extends Readable {
   }
 
   override _read(): void {
+    if (this.#pausedAt !== 0) {
+      this.#counters.backpressureMs += performance.now() - this.#pausedAt;
+      this.#pausedAt = 0;
+    }
     if (this.#pumping || this.#finished || this.#reader === undefined) return;
     this.#pumping = true;
     try {
@@ -209,6 +221,8 @@ export class SourceStage<T> extends Readable {
       });
     } else {
       this.#pumping = false;
+      // Paused on a full buffer: the wait until downstream asks for more is backpressure.
+      if (!this.#finished) this.#pausedAt = performance.now();
     }
   }
 

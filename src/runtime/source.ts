@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import type { DeadLetter } from './error-policy.js';
 
 /**
@@ -19,6 +20,8 @@ export interface SourceContext {
   readonly restored: unknown;
   /** Current processing time in ms. */
   now(): number;
+  /** The job's processing-time clock (a ManualClock in tests), for waits and timers. */
+  readonly clock?: Clock;
 }
 
 /** Records read in one call, from one split (file, partition…) of the source. */
