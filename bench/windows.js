@@ -7,8 +7,8 @@
 // checksum sink) against a hand-written plain-JS loop computing the same rows with the same
 // watermark-driven firing; the harness checks both checksums agree.
 //
-//   npm run build && node bench/windows.js [--events N] [--repeat N] [--prof]   (default 1e6 events)
-//   (or: npm run bench -- windows-tumbling windows-sliding windows-session --events N)
+//   npm run build && node bench/windows.js [case…] [--events N] [--repeat N] [--prof]   (default 1e6 events)
+//   (also run by the harness: npm run bench -- windows-tumbling windows-sliding windows-session)
 //
 // `windows` and `agg` are imported from their modules in dist/ because src/index.ts does not export
 // them yet.
@@ -242,11 +242,58 @@ export const cases = {
   },
 };
 
-// Run directly: hand the three cases to the harness (a fresh process per measurement, checksums
-// compared, events/s, ratio and peak RSS printed).
+// Run directly: each implementation of each case in a fresh process (bench/lib/child.js, as the
+// harness does), checksums compared, events/s, ratio and peak RSS printed. Only this module's
+// cases are loaded, so other benchmark modules do not need to import cleanly.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const here = dirname(fileURLToPath(import.meta.url));
   const args = process.argv.slice(2);
-  if (!args.includes('--events')) args.push('--events', '1000000');
-  execFileSync(process.execPath, [join(here, 'run.js'), ...Object.keys(cases), ...args], { stdio: 'inherit' });
+  let events = 1e6;
+  let repeat = 1;
+  let prof = false;
+  const only = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--events') events = Number(args[++i]);
+    else if (args[i] === '--repeat') repeat = Number(args[++i]);
+    else if (args[i] === '--prof') prof = true;
+    else if (args[i].startsWith('--')) throw new Error(`bench/windows.js: unknown flag ${args[i]}`);
+    else only.push(args[i]);
+  }
+  if (!(Number.isFinite(events) && events > 0)) throw new Error('bench/windows.js: --events must be a positive number');
+  const measure = (name, impl) => {
+    let best;
+    for (let r = 0; r < repeat; r++) {
+      const extra = prof && impl === 'weir' ? ['--prof', join(here, 'results', `${name}.cpuprofile`)] : [];
+      const out = execFileSync(process.execPath, [join(here, 'lib', 'child.js'), fileURLToPath(import.meta.url), name, impl, String(Math.round(events)), ...extra], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const result = JSON.parse(out.trim().split('\n').pop());
+      if (best === undefined || result.ms < best.ms) best = result;
+    }
+    return best;
+  };
+  const fmt = (v) => `${(v / 1e6).toFixed(2)}M`;
+  console.log(['case', 'events', 'weir ev/s', 'baseline ev/s', 'ratio', 'weir RSS MB', 'baseline RSS MB', 'result'].join('\t'));
+  let failed = false;
+  for (const name of Object.keys(cases)) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    const baseline = measure(name, 'baseline');
+    const weir = measure(name, 'weir');
+    const agree = baseline.checksum === weir.checksum;
+    failed ||= !agree;
+    console.log(
+      [
+        name,
+        fmt(events),
+        fmt((events / weir.ms) * 1000),
+        fmt((events / baseline.ms) * 1000),
+        (weir.ms / baseline.ms).toFixed(2),
+        Math.round(weir.maxRssMb),
+        Math.round(baseline.maxRssMb),
+        agree ? 'ok' : `MISMATCH ${weir.checksum} vs ${baseline.checksum}`,
+      ].join('\t'),
+    );
+  }
+  if (failed) process.exit(1);
 }

@@ -47,9 +47,24 @@ export type { WatermarkStrategy, WatermarkOptions } from './runtime/watermark-st
 export type { JobHandle } from './runtime/job.js';
 export type { JobResult, StepStats } from './runtime/job-runner.js';
 export type { RunOptions } from './runtime/run-options.js';
+export type { LogLevel, LogEntry, LogSink } from './runtime/observability/logger.js';
+export type { MetricsAddress } from './runtime/observability/metrics-server.js';
+export { extractContext, injectContext, type MessageHeaders, type WritableHeaders } from './runtime/observability/trace-context.js';
+export {
+  traceCall,
+  traceSend,
+  continueFromHeaders,
+  injectIntoHeaders,
+  recordLinks,
+  type TraceCallOptions,
+  type TraceSendOptions,
+} from './runtime/observability/tracing.js';
 export { ManualClock, systemClock, type Clock } from './runtime/clock.js';
 export type { TransformSpec, TransformStep, Condition } from './processors/transform-spec.js';
 export { agg } from './aggregations/agg.js';
+export { windows, triggers } from './windows/index.js';
+export type { WindowAssigner, Trigger, TriggerAction, TriggerContext, TimeWindow, ProcessWindowFunction } from './windows/index.js';
+export type { WindowedStream, WindowOptions, WindowStepOptions, WindowRow, NamedWindowRow } from './builder/windowed-stream.js';
 export type { Aggregation, AggregationInput, AggregationResult } from './aggregations/aggregation.js';
 export type { GeneratorSourceOptions } from './sources/generator-source.js';
 export type { Rng } from './sources/rng.js';

@@ -5,6 +5,7 @@ import type { OutChannel } from './out-channel.js';
 import type { RunContext } from './stage-context.js';
 import type { StepCounters } from './step-counters.js';
 import { asStepError } from './error-policy.js';
+import { traceBatch } from './observability/tracing.js';
 
 /** One operator of a chain, with the output that feeds the next one. */
 export interface ChainLink {
@@ -30,6 +31,8 @@ export class ChainStage extends Transform {
   readonly #links: ChainLink[];
   readonly #outputs: Output<unknown>[];
   readonly #run: RunContext;
+  /** Counters of the first step: batch time and backpressure of the whole stage are recorded there. */
+  readonly #head: StepCounters;
   #watermark = Number.NEGATIVE_INFINITY;
   #source: string | undefined;
   #closed = false;
@@ -37,11 +40,14 @@ export class ChainStage extends Transform {
   #busy = false;
   #mailbox: Array<() => Pending> = [];
   #cancelTimers: Array<() => void> = [];
+  /** Output buffer length when the current element arrived (Node waits only if it grew). */
+  #lengthBefore = 0;
 
   constructor(links: ChainLink[], run: RunContext) {
     super({ objectMode: true, highWaterMark: run.bufferBatches });
     this.#links = links;
     this.#run = run;
+    this.#head = links[0].counters;
     this.#outputs = links.map((link, i) => this.#makeOutput(link, i));
   }
 
@@ -101,22 +107,51 @@ export class ChainStage extends Transform {
 
   override _transform(element: StreamElement, _enc: BufferEncoding, cb: TransformCallback): void {
     this.#busy = true;
+    this.#lengthBefore = this.readableLength;
+    const head = this.#head;
+    // Batch time: one performance.now() pair per batch, never per record.
+    const start = element.kind === 'batch' && element.records.length > 0 ? performance.now() : -1;
     let result: Pending;
     try {
-      result = this.#dispatch(element);
+      result =
+        start >= 0 && head.sampleBatch()
+          ? traceBatch(this.#run.job, head.step, (element as Batch<unknown>).records.length, () => this.#dispatch(element))
+          : this.#dispatch(element);
     } catch (err) {
       this.#busy = false;
       cb(err as Error);
       return;
     }
     if (isPromise(result)) {
-      result.then(() => this.#afterElement(cb), (err: unknown) => {
-        this.#busy = false;
-        cb(err as Error);
-      });
+      result.then(
+        () => {
+          if (start >= 0) head.observeBatchMs(performance.now() - start);
+          this.#afterElement(cb);
+        },
+        (err: unknown) => {
+          this.#busy = false;
+          cb(err as Error);
+        },
+      );
     } else {
+      if (start >= 0) head.observeBatchMs(performance.now() - start);
       this.#afterElement(cb);
     }
+  }
+
+  override _read(size: number): void {
+    this.#head.stopWaiting();
+    super._read(size);
+  }
+
+  /**
+   * Hand the element back. Node holds the next one while our output buffer is full and grew
+   * during this element (Transform's own rule); that wait, until `_read`, is backpressure.
+   */
+  #release(cb: TransformCallback): void {
+    const length = this.readableLength;
+    if (length >= this.readableHighWaterMark && length !== this.#lengthBefore) this.#head.startWaiting();
+    cb();
   }
 
   /**
@@ -179,15 +214,19 @@ export class ChainStage extends Transform {
     for (const link of this.#links) {
       for (const channel of link.sides.values()) {
         if (channel.readableLength >= channel.readableHighWaterMark) {
-          channel.ready().then(() => this.#afterElement(cb), cb);
+          const waitStart = performance.now();
+          channel.ready().then(() => {
+            this.#head.backpressureMs += performance.now() - waitStart;
+            this.#afterElement(cb);
+          }, cb);
           return;
         }
       }
     }
-    if (this.#mailbox.length > 0) this.#runMailbox(() => cb());
+    if (this.#mailbox.length > 0) this.#runMailbox(() => this.#release(cb));
     else {
       this.#busy = false;
-      cb();
+      this.#release(cb);
     }
   }
 

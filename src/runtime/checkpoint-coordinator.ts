@@ -8,9 +8,20 @@ import { isTransactional } from './sink.js';
 import type { SourceSnapshot } from './source-stage.js';
 import type { CheckpointAcks } from './stage-context.js';
 
-/** Something that happened to a checkpoint, for logs, metrics and traces. */
+/**
+ * Something that happened to a checkpoint, for logs, metrics and traces. Emitted synchronously
+ * when it happens, in this order per checkpoint: `triggered`, one `acknowledged` per step (as the
+ * barrier passes it), then per transactional sink `committing` and `committed`, then `completed`
+ * — or `failed` at any point after `triggered`. Listeners must not throw.
+ */
 export type CheckpointEvent =
   | { readonly type: 'triggered'; readonly id: number; readonly kind: CheckpointKind }
+  /** A step (source, operator or sink) handed over its snapshot. */
+  | { readonly type: 'acknowledged'; readonly id: number; readonly step: string }
+  /** The checkpoint is complete; `sink`'s transaction is being committed. */
+  | { readonly type: 'committing'; readonly id: number; readonly sink: string }
+  /** `sink`'s transaction is committed; `durationMs` is the wall time the commit took. */
+  | { readonly type: 'committed'; readonly id: number; readonly sink: string; readonly durationMs: number }
   | { readonly type: 'completed'; readonly meta: CheckpointMeta; readonly commitMs: number }
   | { readonly type: 'failed'; readonly id: number; readonly error: unknown };
 
@@ -150,6 +161,7 @@ export class CheckpointCoordinator implements CheckpointAcks {
     const pending = this.#pending;
     if (pending === undefined || pending.id !== checkpointId) return;
     pending.acks.set(step, snapshot);
+    this.#options.onEvent?.({ type: 'acknowledged', id: checkpointId, step });
     if (pending.acks.size < this.#participants.size) return;
     for (const name of this.#participants) if (!pending.acks.has(name)) return;
     this.#enqueue(() => this.#complete(pending));
@@ -166,7 +178,9 @@ export class CheckpointCoordinator implements CheckpointAcks {
 
   #enqueue(task: () => Promise<void>): void {
     this.#work = this.#work.then(task).catch((err: unknown) => {
-      this.#options.onFailure(err instanceof CheckpointError ? err : new CheckpointError(`checkpoint failed: ${describe(err)}`, { cause: err }));
+      const error = err instanceof CheckpointError ? err : new CheckpointError(`checkpoint failed: ${describe(err)}`, { cause: err });
+      if (this.#pending !== undefined) this.#options.onEvent?.({ type: 'failed', id: this.#pending.id, error });
+      this.#options.onFailure(error);
     });
   }
 
@@ -211,7 +225,11 @@ export class CheckpointCoordinator implements CheckpointAcks {
     for (const sink of run.sinks) {
       const txn = pending.acks.get(sink.name);
       const writer = sink.writer;
-      if (txn !== undefined && writer !== undefined && isTransactional(writer)) await writer.commit(txn);
+      if (txn === undefined || writer === undefined || !isTransactional(writer)) continue;
+      options.onEvent?.({ type: 'committing', id: pending.id, sink: sink.name });
+      const started = performance.now();
+      await writer.commit(txn);
+      options.onEvent?.({ type: 'committed', id: pending.id, sink: sink.name, durationMs: performance.now() - started });
     }
     for (const source of run.sources) await source.checkpointComplete(pending.id);
     for (const chain of run.chains) await chain.checkpointComplete(pending.id);

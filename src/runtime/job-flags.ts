@@ -1,14 +1,17 @@
 import { ConfigError } from './errors.js';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from './observability/logger.js';
 
 /** Options a job takes from its command line (`node job.js --flag value`). */
 export interface JobFlags {
   help?: boolean;
   batchSize?: number;
-  logLevel?: string;
+  logLevel?: LogLevel;
   stateDir?: string;
   checkpointInterval?: number;
   fresh?: boolean;
   from?: number;
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 interface FlagSpec {
@@ -26,7 +29,9 @@ export const JOB_FLAGS: readonly FlagSpec[] = [
   { name: '--fresh', key: 'fresh', value: 'none', help: 'ignore and delete existing checkpoints: start from the beginning' },
   { name: '--from', key: 'from', value: 'integer', help: 'resume from checkpoint <n> instead of the latest' },
   { name: '--batch-size', key: 'batchSize', value: 'integer', help: 'records per batch read from sources (default 1024)' },
-  { name: '--log-level', key: 'logLevel', value: 'string', help: 'debug | info | warn | error (default info)' },
+  { name: '--log-level', key: 'logLevel', value: 'string', help: `${LOG_LEVELS.join(' | ')} (default info on a terminal, warn otherwise)` },
+  { name: '--metrics-port', key: 'metricsPort', value: 'integer', help: 'serve /metrics, /healthz and /readyz on port <n>' },
+  { name: '--metrics-host', key: 'metricsHost', value: 'string', help: 'address the metrics server binds to (default 127.0.0.1)' },
 ];
 
 /**
@@ -54,6 +59,8 @@ export function parseJobFlags(args: readonly string[]): JobFlags {
       const n = Number(raw);
       if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`flag ${name}: expected a positive integer, got ${JSON.stringify(raw)}`);
       (flags as Record<string, unknown>)[spec.key] = n;
+    } else if (spec.key === 'logLevel') {
+      flags.logLevel = parseLogLevel(raw, `flag ${name}`);
     } else {
       (flags as Record<string, unknown>)[spec.key] = raw;
     }

@@ -1,10 +1,12 @@
 import { deserialize } from 'node:v8';
 import { CheckpointCoordinator, type CheckpointEvent } from './checkpoint-coordinator.js';
 import type { CheckpointMeta, CheckpointStorage } from './checkpoint-storage.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, ConfigError } from './errors.js';
 import type { JobGraph } from './graph.js';
-import { jobFlagsHelp, parseJobFlags } from './job-flags.js';
+import { jobFlagsHelp, parseJobFlags, type JobFlags } from './job-flags.js';
 import { JobRun, type JobResult, type StepStats } from './job-runner.js';
+import { JobObserver } from './observability/job-observer.js';
+import type { MetricsAddress } from './observability/metrics-server.js';
 import { resolveRunOptions, runningAsScript, type ResolvedRunOptions, type RunOptions } from './run-options.js';
 
 /** A started job. */
@@ -20,6 +22,12 @@ export interface JobHandle {
   abort(reason?: unknown): void;
   /** Live counters per step (empty until the job has started). */
   stats(): Record<string, StepStats>;
+  /**
+   * Where the metrics server (`/metrics`, `/healthz`, `/readyz`) listens, once it does; resolves
+   * to undefined when metrics are off, rejects when the server could not start (the job then
+   * fails too). With `metrics: { port: 0 }` this is how to learn the port.
+   */
+  metricsAddress(): Promise<MetricsAddress | undefined>;
 }
 
 /** What the runtime needs from outside the core to run a job (the builder provides it). */
@@ -56,9 +64,24 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
     checkpointInterval: flags.checkpointInterval ?? options.checkpointInterval,
     fresh: flags.fresh ?? options.fresh,
     from: flags.from ?? options.from,
+    logLevel: flags.logLevel ?? options.logLevel,
+    metrics: metricsFromFlags(flags, options.metrics),
   };
-  const resolved = resolveRunOptions(merged, asScript, graph.job);
+  const resolved = resolveRunOptions(merged, asScript, graph.job, {
+    stderrIsTTY: process.stderr.isTTY === true,
+    bounded: graph.nodes.every((n) => n.type !== 'source' || n.source.bounded),
+  });
   graph.validate();
+  const observer = new JobObserver({
+    job: graph.job,
+    logLevel: resolved.logLevel,
+    logSink: resolved.logger,
+    metrics: resolved.metrics,
+    progress: resolved.progress,
+    traceBatches: resolved.traceBatches,
+    now: () => resolved.clock.now(),
+    stderr: process.stderr,
+  });
 
   let run: JobRun | undefined;
   let coordinator: CheckpointCoordinator | undefined;
@@ -67,14 +90,17 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
   const abortBeforeStart = new AbortController();
 
   const started = (async () => {
+    await observer.start();
     const cp = resolved.checkpoints;
     if (cp === undefined) {
       run = buildRun(graph, resolved, new Map(), undefined);
+      observer.attach(run, undefined);
       return;
     }
     const storage = await env.openCheckpointStorage(cp.stateDir);
     try {
-      const restore = await restoreCheckpoint(storage, graph, cp);
+      const restore = await restoreCheckpoint(storage, graph, cp, observer);
+      observer.restored(restore.meta, cp.stateDir);
       const restoredTxns = new Map<string, unknown>();
       for (const node of graph.nodes) if (node.type === 'sink' && restore.states.get(node.name) !== undefined) restoredTxns.set(node.name, restore.states.get(node.name));
       coordinator = new CheckpointCoordinator({
@@ -85,10 +111,14 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
         clock: resolved.clock,
         nextId: restore.nextId,
         restoredTxns,
-        onEvent: env.onCheckpoint,
+        onEvent: (event) => {
+          observer.onCheckpoint(event);
+          env.onCheckpoint?.(event);
+        },
         onFailure: (err) => run?.fail(err),
       });
       run = buildRun(graph, resolved, restore.states, coordinator);
+      observer.attach(run, cp);
       coordinator.attach(run);
       run.done.then(
         () => storage.close(),
@@ -100,13 +130,24 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
     }
   })();
 
-  const done = started.then(async () => {
-    if (abortBeforeStart.signal.aborted) run!.abort(abortBeforeStart.signal.reason);
-    if (stopRequested) void doStop();
-    const result = await run!.done;
-    await coordinator?.settled();
-    return { ...result, checkpoints: coordinator?.completed ?? 0 };
-  });
+  const done = started
+    .then(async () => {
+      if (abortBeforeStart.signal.aborted) run!.abort(abortBeforeStart.signal.reason);
+      if (stopRequested) void doStop();
+      const result = await run!.done;
+      await coordinator?.settled();
+      return { ...result, checkpoints: coordinator?.completed ?? 0 };
+    })
+    .then(
+      async (result) => {
+        await observer.finished({ result });
+        return result;
+      },
+      async (error: unknown) => {
+        await observer.finished({ error });
+        throw error;
+      },
+    );
 
   const doStop = async (): Promise<JobResult> => {
     stopRequested = true;
@@ -122,9 +163,17 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
 
   const handle: JobHandle = {
     done,
-    stop: () => (stopping ??= started.then(doStop)),
-    abort: (reason) => (run === undefined ? abortBeforeStart.abort(reason) : run.abort(reason)),
+    stop: () => {
+      observer.stopping('stop');
+      return (stopping ??= started.then(doStop));
+    },
+    abort: (reason) => {
+      observer.stopping('abort');
+      if (run === undefined) abortBeforeStart.abort(reason);
+      else run.abort(reason);
+    },
     stats: () => run?.stats() ?? {},
+    metricsAddress: () => observer.address,
   };
   if (resolved.handleSignals) installSignalHandlers(handle);
   return handle;
@@ -151,6 +200,7 @@ async function restoreCheckpoint(
   storage: CheckpointStorage,
   graph: JobGraph,
   cp: NonNullable<ResolvedRunOptions['checkpoints']>,
+  observer: JobObserver,
 ): Promise<Restore> {
   if (cp.fresh) await storage.clear();
   const all = await storage.list();
@@ -170,6 +220,7 @@ async function restoreCheckpoint(
     } catch (err) {
       if (cp.from !== undefined) throw err;
       process.emitWarning(`weir: ${(err as Error).message}; falling back to the previous checkpoint`, { code: 'WEIR_CHECKPOINT_SKIPPED' });
+      observer.checkpointSkipped(err);
       continue;
     }
     const states = new Map<string, unknown>();
@@ -190,6 +241,14 @@ function checkCompatible(graph: JobGraph, meta: CheckpointMeta, states: Map<stri
     );
   }
   for (const step of orphans) states.delete(step);
+}
+
+/** The metrics address from `--metrics-port` / `--metrics-host`, which override the run option. */
+function metricsFromFlags(flags: JobFlags, metrics: RunOptions['metrics']): RunOptions['metrics'] {
+  if (flags.metricsPort !== undefined) return { port: flags.metricsPort, host: flags.metricsHost ?? metrics?.host };
+  if (flags.metricsHost === undefined) return metrics;
+  if (metrics === undefined) throw new ConfigError('flag --metrics-host: give --metrics-port too (or the metrics run option)');
+  return { ...metrics, host: flags.metricsHost };
 }
 
 /** First SIGINT/SIGTERM: graceful stop. Second: exit at once with 130. Removed when done. */

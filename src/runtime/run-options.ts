@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, show } from './errors.js';
+import { parseLogLevel, type LogLevel, type LogSink } from './observability/logger.js';
 
 /**
  * Options of `.run()` / `.start()`. Every field is optional; command-line flags given to the job
@@ -47,6 +48,43 @@ export interface RunOptions {
    * dropped). Default false: such a checkpoint fails the start with a message naming the steps.
    */
   allowNonRestoredState?: boolean;
+  /**
+   * Serve the job's Prometheus metrics at `/metrics`, and `/healthz` and `/readyz` for probes,
+   * over HTTP on `port` (0: any free port, see `JobHandle.metricsAddress()`) and `host` (default
+   * `127.0.0.1`; `0.0.0.0` to be scraped from outside, e.g. in a container). Default: off.
+   */
+  metrics?: { port: number; host?: string };
+  /**
+   * Least severe log level written. Default: `'info'` when the job runs as a script and stderr
+   * is a terminal; `'warn'` for a script whose stderr is not a terminal (a clean run then writes
+   * nothing: pass `--log-level info` for start, checkpoint and recovery logs); `'info'` when a
+   * `logger` is given; `'silent'` otherwise (tests, jobs embedded in an application: the handle
+   * reports results and errors).
+   */
+  logLevel?: LogLevel;
+  /**
+   * Receives the job's log entries instead of stderr (which gets JSON lines, or readable text on
+   * a terminal).
+   */
+  logger?: LogSink;
+  /**
+   * Draw a progress line (records, rate, percent and ETA where the sources know their size) on
+   * stderr. Default: true for a bounded job run as a script with stderr a terminal.
+   */
+  progress?: boolean;
+  /**
+   * Trace one batch in this many per step as a `weir.batch` span (OpenTelemetry; exported only
+   * when the application registered an SDK). Default 0: no batch spans.
+   */
+  traceBatches?: number;
+}
+
+/** What {@link resolveRunOptions} needs to know about where the job runs, for defaults. */
+export interface RunEnvironment {
+  /** stderr is a terminal. */
+  readonly stderrIsTTY: boolean;
+  /** Every source of the job is bounded. */
+  readonly bounded: boolean;
 }
 
 /** Default checkpoint interval when only a state directory is given. */
@@ -60,6 +98,12 @@ export interface ResolvedRunOptions {
   readonly handleSignals: boolean;
   readonly signal: AbortSignal | undefined;
   readonly chaining: boolean;
+  readonly logLevel: LogLevel;
+  readonly logger: LogSink | undefined;
+  /** Where the metrics server listens, or undefined when metrics are off. */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly progress: boolean;
+  readonly traceBatches: number;
   /** Checkpointing settings, or undefined when checkpoints are off. */
   readonly checkpoints:
     | {
@@ -82,7 +126,12 @@ function positiveInteger(value: unknown, field: string, fallback: number): numbe
 }
 
 /** Validate run options; messages name the field and what was expected. */
-export function resolveRunOptions(options: RunOptions, asScript: boolean, job: string): ResolvedRunOptions {
+export function resolveRunOptions(
+  options: RunOptions,
+  asScript: boolean,
+  job: string,
+  where: RunEnvironment = { stderrIsTTY: false, bounded: false },
+): ResolvedRunOptions {
   const clock = options.clock;
   if (clock !== undefined && (typeof clock.now !== 'function' || typeof clock.schedule !== 'function')) {
     throw new ConfigError(`run options: clock must have now() and schedule(atMs, fn), got ${show(clock)}`);
@@ -94,8 +143,51 @@ export function resolveRunOptions(options: RunOptions, asScript: boolean, job: s
     handleSignals: options.handleSignals ?? asScript,
     signal: options.signal,
     chaining: options.chaining ?? true,
+    ...resolveObservability(options, asScript, where),
     checkpoints: resolveCheckpoints(options, job),
   };
+}
+
+function resolveObservability(
+  options: RunOptions,
+  asScript: boolean,
+  where: RunEnvironment,
+): Pick<ResolvedRunOptions, 'logLevel' | 'logger' | 'metrics' | 'progress' | 'traceBatches'> {
+  const logger = options.logger;
+  if (logger !== undefined && typeof logger !== 'function') {
+    throw new ConfigError(`run options: logger must be a function (entry) => void, got ${show(logger)}`);
+  }
+  const defaultLevel: LogLevel = logger !== undefined ? 'info' : !asScript ? 'silent' : where.stderrIsTTY ? 'info' : 'warn';
+  const logLevel = options.logLevel === undefined ? defaultLevel : parseLogLevel(options.logLevel, 'run options: logLevel');
+  if (options.progress !== undefined && typeof options.progress !== 'boolean') {
+    throw new ConfigError(`run options: progress must be true or false, got ${show(options.progress)}`);
+  }
+  const traceBatches = options.traceBatches ?? 0;
+  if (!(Number.isInteger(traceBatches) && traceBatches >= 0)) {
+    throw new ConfigError(`run options: traceBatches must be a non-negative integer (0: off), got ${show(traceBatches)}`);
+  }
+  return {
+    logLevel,
+    logger,
+    metrics: resolveMetrics(options.metrics),
+    progress: options.progress ?? (asScript && where.stderrIsTTY && where.bounded),
+    traceBatches,
+  };
+}
+
+function resolveMetrics(metrics: RunOptions['metrics']): ResolvedRunOptions['metrics'] {
+  if (metrics === undefined) return undefined;
+  if (metrics === null || typeof metrics !== 'object') {
+    throw new ConfigError(`run options: metrics must be { port, host? }, got ${show(metrics)}`);
+  }
+  const { port, host } = metrics;
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new ConfigError(`run options: metrics.port must be an integer from 0 (any free port) to 65535, got ${show(port)}`);
+  }
+  if (host !== undefined && (typeof host !== 'string' || host.length === 0)) {
+    throw new ConfigError(`run options: metrics.host must be a non-empty host name or address, got ${show(host)}`);
+  }
+  return { port, host: host ?? '127.0.0.1' };
 }
 
 function resolveCheckpoints(options: RunOptions, job: string): ResolvedRunOptions['checkpoints'] {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { StreamElement } from './elements.js';
 import { asStepError } from './error-policy.js';
+import { traceBatch } from './observability/tracing.js';
 import { isTransactional, type Sink, type SinkWriter } from './sink.js';
 import type { RunContext } from './stage-context.js';
 import type { StepCounters } from './step-counters.js';
@@ -59,15 +60,31 @@ export class SinkStage<T> extends Writable {
   }
 
   override _write(element: StreamElement<T>, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const counters = this.#counters;
+    // Batch time (the write): one performance.now() pair per batch, never per record.
+    const start = element.kind === 'batch' ? performance.now() : -1;
     let result: void | Promise<void>;
     try {
-      result = this.#handle(element);
+      result =
+        start >= 0 && counters.sampleBatch()
+          ? traceBatch(this.#run.job, this.name, (element as { records: unknown[] }).records.length, () => this.#handle(element))
+          : this.#handle(element);
     } catch (err) {
       cb(asStepError(this.name, err));
       return;
     }
-    if (result === undefined) cb();
-    else result.then(() => cb(), (err: unknown) => cb(asStepError(this.name, err)));
+    if (result === undefined) {
+      if (start >= 0) counters.observeBatchMs(performance.now() - start);
+      cb();
+    } else {
+      result.then(
+        () => {
+          if (start >= 0) counters.observeBatchMs(performance.now() - start);
+          cb();
+        },
+        (err: unknown) => cb(asStepError(this.name, err)),
+      );
+    }
   }
 
   #handle(element: StreamElement<T>): void | Promise<void> {

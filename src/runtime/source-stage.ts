@@ -71,8 +71,6 @@ export class SourceStage<T> extends Readable {
   #stopRequested = false;
   #savepointId: number | undefined;
   #lastYield = performance.now();
-  /** When pumping paused on a full buffer (performance.now()), 0 when not paused: backpressure time. */
-  #pausedAt = 0;
 
   constructor(
     name: string,
@@ -157,10 +155,7 @@ export class SourceStage<T> extends Readable {
   }
 
   override _read(): void {
-    if (this.#pausedAt !== 0) {
-      this.#counters.backpressureMs += performance.now() - this.#pausedAt;
-      this.#pausedAt = 0;
-    }
+    this.#counters.stopWaiting();
     if (this.#pumping || this.#finished || this.#reader === undefined) return;
     this.#pumping = true;
     try {
@@ -217,12 +212,15 @@ export class SourceStage<T> extends Readable {
         this.#pumping = false;
         if (!this.destroyed && (this.readableLength < this.readableHighWaterMark || this.#stopRequested || this.#pendingBarriers.length > 0)) {
           this._read();
+        } else if (!this.destroyed && !this.#finished) {
+          // Full: wait for downstream's _read (backpressure).
+          this.#counters.startWaiting();
         }
       });
     } else {
       this.#pumping = false;
       // Paused on a full buffer: the wait until downstream asks for more is backpressure.
-      if (!this.#finished) this.#pausedAt = performance.now();
+      if (!this.#finished) this.#counters.startWaiting();
     }
   }
 
