@@ -2,6 +2,12 @@ import { ConfigError, show } from '../runtime/errors.js';
 import type { WindowAssigner } from '../windows/window-assigner.js';
 import type { Stream } from './stream.js';
 import { WindowedStream, type WindowOptions } from './windowed-stream.js';
+import type { KeyedProcessFn } from '../processors/keyed-process.js';
+import type { IntervalBounds } from '../processors/interval-join.js';
+import type { JoinWindow, JoinWindowSpec } from '../processors/join-window.js';
+import type { StepOptions } from './stream.js';
+import { processKeyed, type KeyedProcessOptions } from './keyed-process.js';
+import { intervalJoin, windowJoin } from './joins.js';
 
 /** Picks the key of a record: a function, or a field name. */
 export type KeySelector<T, K> = ((record: T) => K) | (keyof T & string);
@@ -52,5 +58,49 @@ export class KeyedStream<T, K> {
    */
   window(assigner: WindowAssigner, options: WindowOptions<T> = {}): WindowedStream<T, K> {
     return new WindowedStream<T, K>(this, assigner, options);
+  }
+
+  /**
+   * A keyed function with state and timers (Flink's KeyedProcessFunction): `fn(record, ctx)` or
+   * `{ processElement, onTimer, open }`. `ctx` gives the key, the record's time, the watermark,
+   * `ctx.state.value/list/map(name, { ttlMs })`, `ctx.timers.registerEventTime(t)` and friends,
+   * `ctx.emit(record)` and `ctx.side(tag, record)` (tags declared in `sideOutputs`).
+   *
+   * @example
+   * ```ts
+   * clicks.keyBy('user').process((click, ctx) => {
+   *   const seen = ctx.state.value<boolean>('seen', { ttlMs: 3_600_000 });
+   *   if (!seen.get()) { seen.set(true); ctx.emit(click); }   // first click per user and hour
+   * });
+   * ```
+   */
+  process<O>(fn: KeyedProcessFn<T, K, O>, options: KeyedProcessOptions = {}): Stream<O> {
+    return processKeyed(this, fn, options);
+  }
+
+  /**
+   * Join with another keyed stream: every pair with the same key and
+   * `left.t + lowerMs ≤ right.t ≤ left.t + upperMs`. State is dropped as the watermark passes.
+   *
+   * @example
+   * ```ts
+   * orders.keyBy('id').intervalJoin(payments.keyBy('orderId'), { lowerMs: 0, upperMs: 60_000 }, (o, p) => ({ ...o, paidAt: p.t }));
+   * ```
+   */
+  intervalJoin<R, O>(other: KeyedStream<R, K>, bounds: IntervalBounds, fn: (left: T, right: R) => O, options?: StepOptions): Stream<O> {
+    return intervalJoin(this, other, bounds, fn, options);
+  }
+
+  /**
+   * Join with another keyed stream within windows: every pair with the same key in the same
+   * window (tumbling or sliding), emitted when the watermark reaches the window's end − 1.
+   *
+   * @example
+   * ```ts
+   * persons.keyBy('id').windowJoin(auctions.keyBy('seller'), windows.tumbling(10_000), (p, a, w) => ({ id: p.id, start: w.start }));
+   * ```
+   */
+  windowJoin<R, O>(other: KeyedStream<R, K>, windowSpec: JoinWindowSpec, fn: (left: T, right: R, window: JoinWindow) => O, options?: StepOptions): Stream<O> {
+    return windowJoin(this, other, windowSpec, fn, options);
   }
 }
