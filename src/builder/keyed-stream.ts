@@ -1,4 +1,5 @@
 import { ConfigError, show } from '../runtime/errors.js';
+import { fieldGetter } from '../runtime/field-getter.js';
 import type { WindowAssigner } from '../windows/window-assigner.js';
 import type { Stream } from './stream.js';
 import { WindowedStream, type WindowOptions } from './windowed-stream.js';
@@ -15,10 +16,7 @@ export type KeySelector<T, K> = ((record: T) => K) | (keyof T & string);
 /** Turn a key selector into a function. */
 export function compileKeySelector<T, K>(selector: KeySelector<T, K>): (record: T) => K {
   if (typeof selector === 'function') return selector;
-  if (typeof selector === 'string' && selector.length > 0) {
-    const field = selector;
-    return (record: T) => (record as Record<string, K>)[field];
-  }
+  if (typeof selector === 'string' && selector.length > 0) return fieldGetter<T, K>(selector);
   throw new ConfigError(`keyBy: expected a function or a field name, got ${show(selector)}`);
 }
 

@@ -7,6 +7,7 @@ import type { StepCounters } from './step-counters.js';
 import type { WatermarkStrategy } from './watermark-strategy.js';
 import { asStepError, toDeadLetter, type ErrorPolicy } from './error-policy.js';
 import type { OutChannel } from './out-channel.js';
+import { fieldGetter } from './field-getter.js';
 
 /** How a source stage assigns event time. */
 export interface SourceTimeOptions<T> {
@@ -71,6 +72,8 @@ export class SourceStage<T> extends Readable {
   #stopRequested = false;
   #savepointId: number | undefined;
   #lastYield = performance.now();
+  /** Largest timestamp of the chunk `#stamp` handled last. */
+  #batchMax = Number.NEGATIVE_INFINITY;
 
   constructor(
     name: string,
@@ -298,9 +301,7 @@ export class SourceStage<T> extends Readable {
     if (n > 0) {
       state.lastActive = now;
       const { records: kept, timestamps } = this.#stamp(records, chunk.timestamps);
-      let max = state.maxTimestamp;
-      for (let i = 0; i < timestamps.length; i++) if (timestamps[i] > max) max = timestamps[i];
-      state.maxTimestamp = max;
+      if (this.#batchMax > state.maxTimestamp) state.maxTimestamp = this.#batchMax;
       this.#counters.recordsOut += kept.length;
       this.#counters.recordsIn += n;
       this.#counters.batchesIn++;
@@ -326,24 +327,41 @@ export class SourceStage<T> extends Readable {
   }
 
   /** Event timestamps for a chunk; records whose extractor throws follow the error policy. */
+  /**
+   * Event timestamps for a chunk, and their maximum in `#batchMax` (one pass: this loop runs for
+   * every record read). Records whose extractor throws follow the error policy.
+   */
   #stamp(records: T[], given: number[] | undefined): { records: T[]; timestamps: number[] } {
     const extract = this.#extract;
     const n = records.length;
+    let max = Number.NEGATIVE_INFINITY;
     if (extract === undefined) {
-      if (given !== undefined) return { records, timestamps: given };
-      return { records, timestamps: new Array<number>(n).fill(Number.NaN) };
+      if (given === undefined) {
+        this.#batchMax = max;
+        return { records, timestamps: new Array<number>(n).fill(Number.NaN) };
+      }
+      for (let i = 0; i < n; i++) if (given[i] > max) max = given[i];
+      this.#batchMax = max;
+      return { records, timestamps: given };
     }
     const timestamps = new Array<number>(n);
     let i = 0;
     try {
       for (; i < n; i++) {
         const t = extract(records[i]);
-        if (typeof t !== 'number' || Number.isNaN(t)) throw new TypeError(`timestamp must be a number, got ${describe(t)}`);
+        // `t !== t` is NaN; typeof guards strings and undefined.
+        if (typeof t !== 'number' || t !== t) throw new TypeError(`timestamp must be a number, got ${describe(t)}`);
         timestamps[i] = t;
+        if (t > max) max = t;
       }
+      this.#batchMax = max;
       return { records, timestamps };
     } catch (err) {
-      return this.#stampSlow(records, timestamps, i, err);
+      const out = this.#stampSlow(records, timestamps, i, err);
+      max = Number.NEGATIVE_INFINITY;
+      for (const t of out.timestamps) if (t > max) max = t;
+      this.#batchMax = max;
+      return out;
     }
   }
 
