@@ -78,13 +78,25 @@ describe('checkpoints', () => {
 
   it('keeps only the newest complete checkpoints', async () => {
     const { state, out } = dirs();
-    await pipeline('cp-prune')
-      .source(numbers(5000, 3))
+    const handle = pipeline('cp-prune')
+      .source(numbers(undefined, 3))
       .sink(fileSink({ dir: out, format: 'jsonl' }))
-      .run({ stateDir: state, checkpointInterval: 1, keepCheckpoints: 2 });
+      .start({ stateDir: state, checkpointInterval: 1, keepCheckpoints: 2 });
+    // Run until several checkpoints completed (each read yields, so the 1 ms timer fires often).
+    let result;
+    for (let target = 3000; ; target *= 2) {
+      await untilRead(handle, target);
+      if (target >= 12_000) {
+        result = await handle.stop();
+        break;
+      }
+    }
+    expect(result.checkpoints).toBeGreaterThanOrEqual(3);
     const metas = await listCheckpoints(state);
     expect(metas.length).toBe(2);
-    expect(metas[1].id).toBeGreaterThan(2);
+    expect(metas[1].savepoint).toBe(true);
+    expect(metas[0].id).toBeLessThan(metas[1].id);
+    expect(metas[0].id).toBeGreaterThan(1);
   });
 
   it('stop() takes a savepoint; the next run resumes right after it', async () => {
