@@ -9,15 +9,10 @@
 //
 //   npm run build && node bench/windows.js [case…] [--events N] [--repeat N] [--prof]   (default 1e6 events)
 //   (also run by the harness: npm run bench -- windows-tumbling windows-sliding windows-session)
-//
-// `windows` and `agg` are imported from their modules in dist/ because src/index.ts does not export
-// them yet.
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pipeline, watermarks } from '../dist/index.js';
-import { windows } from '../dist/windows/index.js';
-import { agg } from '../dist/aggregations/index.js';
+import { agg, pipeline, watermarks, windows } from '../dist/index.js';
 import { MinHeap, OUT_OF_ORDER_MS, RowChecksum, batchSource, checksumSink, generateBids } from './lib/bids.js';
 
 const SIZE_MS = 10_000;
