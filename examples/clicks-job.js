@@ -20,7 +20,7 @@ const perPage = pipeline('clicks-per-page')
     page: row.key,
     clicks: row.clicks,
     revenueEur: Math.round(row.revenueEur * 100) / 100,
-    p95Eur: row.p95Eur,
+    p95Eur: Math.round(row.p95Eur * 100) / 100,
   }), { name: 'pretty' });
 
 perPage.sink(sinks.console({ format: 'table' }), { name: 'print' });
