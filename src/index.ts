@@ -20,6 +20,7 @@ import { collectSink } from './sinks/collect-sink.js';
 import { consoleSink } from './sinks/console-sink.js';
 import { fileSink } from './sinks/file-sink.js';
 import { httpSource } from './sources/http-source.js';
+import { fileSource } from './sources/file-source.js';
 import { httpSink } from './sinks/http-sink.js';
 import { deadLetterSink } from './sinks/dead-letter-sink.js';
 import { boundedOutOfOrderness, monotonous } from './runtime/watermark-strategy.js';
@@ -77,7 +78,8 @@ export type { Aggregation, AggregationInput, AggregationResult } from './aggrega
 export type { GeneratorSourceOptions } from './sources/generator-source.js';
 export type { Rng } from './sources/rng.js';
 export type { ClickEvent } from './sources/click-event.js';
-export type { FileSinkOptions } from './sinks/file-sink.js';
+export type { FileSinkOptions, FileSinkFormat } from './sinks/file-sink.js';
+export type { FileSourceOptions, FileSourcePosition, FileSourceChunk, FileCursor, FileFormat, CsvColumnType } from './sources/file-source.js';
 export type { ConsoleSinkOptions } from './sinks/console-sink.js';
 export type { HttpSourceOptions, HttpSourcePosition, HttpCursor } from './sources/http-source.js';
 export type { HttpPagination, HttpPageResponse } from './sources/http-pagination.js';
@@ -89,16 +91,19 @@ export type { DeadLetterSinkOptions } from './sinks/dead-letter-sink.js';
 
 /**
  * Built-in sources: `sources.array(records)`, `sources.generator({ seed, count, ratePerSec, make })`,
+ * `sources.file({ path, format, watch })` (JSON lines, CSV, Parquet, Avro, Arrow; gzip, zstd),
  * `sources.http({ url, intervalMs, cursor, pagination })` (polling, at-least-once).
  */
 export const sources = Object.freeze({
   array: arraySource,
   generator: generatorSource,
+  file: fileSource,
   http: httpSource,
 });
 
 /**
- * Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format })`,
+ * Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format, compression })`
+ * (exactly-once part files in any of the file source's formats),
  * `sinks.http({ url, retry, ratePerSec, circuitBreaker })`, `sinks.deadLetters({ dir })`.
  */
 export const sinks = Object.freeze({

@@ -85,6 +85,7 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
 
   let run: JobRun | undefined;
   let coordinator: CheckpointCoordinator | undefined;
+  let storage: CheckpointStorage | undefined;
   let stopRequested = false;
   let stopping: Promise<JobResult> | undefined;
   const abortBeforeStart = new AbortController();
@@ -97,7 +98,7 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
       observer.attach(run, undefined);
       return;
     }
-    const storage = await env.openCheckpointStorage(cp.stateDir);
+    storage = await env.openCheckpointStorage(cp.stateDir);
     try {
       const restore = await restoreCheckpoint(storage, graph, cp, observer);
       observer.restored(restore.meta, cp.stateDir);
@@ -120,10 +121,6 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
       run = buildRun(graph, resolved, restore.states, coordinator);
       observer.attach(run, cp);
       coordinator.attach(run);
-      run.done.then(
-        () => storage.close(),
-        () => coordinator!.settled().then(() => storage.close()),
-      );
     } catch (err) {
       await storage.close();
       throw err;
@@ -134,9 +131,15 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
     .then(async () => {
       if (abortBeforeStart.signal.aborted) run!.abort(abortBeforeStart.signal.reason);
       if (stopRequested) void doStop();
-      const result = await run!.done;
-      await coordinator?.settled();
-      return { ...result, checkpoints: coordinator?.completed ?? 0 };
+      try {
+        const result = await run!.done;
+        await coordinator?.settled();
+        return { ...result, checkpoints: coordinator?.completed ?? 0 };
+      } finally {
+        // Release the state directory before `done` settles: a restart may follow at once.
+        await coordinator?.settled();
+        await storage?.close();
+      }
     })
     .then(
       async (result) => {

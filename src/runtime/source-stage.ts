@@ -232,11 +232,11 @@ export class SourceStage<T> extends Readable {
     while (this.#pendingBarriers.length > 0) {
       const { id, savepoint, final } = this.#pendingBarriers.shift()!;
       this.#acknowledge(id);
-      this.push(makeBarrier(id, savepoint));
+      this.#emit(makeBarrier(id, savepoint));
       if (final && this.#ended) {
         this.#finished = true;
         this.#pumping = false;
-        this.push(null);
+        this.#endOutputs();
         return true;
       }
     }
@@ -245,9 +245,9 @@ export class SourceStage<T> extends Readable {
       this.#pumping = false;
       if (this.#savepointId !== undefined) {
         this.#acknowledge(this.#savepointId);
-        this.push(makeBarrier(this.#savepointId, true));
+        this.#emit(makeBarrier(this.#savepointId, true));
       }
-      this.push(null);
+      this.#endOutputs();
       return true;
     }
     if (this.#ended) {
@@ -271,7 +271,7 @@ export class SourceStage<T> extends Readable {
   #accept(chunk: SourceChunk<T> | null): Next {
     if (chunk === null) {
       this.#counters.watermark = MAX_WATERMARK;
-      this.push(END);
+      this.#emit(END);
       if (this.#run.checkpoints.holdsEnd) {
         // Stay open until the final checkpoint's barrier: what operators emit at end of input
         // is then covered by a checkpoint and committed exactly once.
@@ -280,7 +280,7 @@ export class SourceStage<T> extends Readable {
         return 'more';
       }
       this.#finished = true;
-      this.push(null);
+      this.#endOutputs();
       return 'pause';
     }
     const records = chunk.records;
@@ -411,7 +411,21 @@ export class SourceStage<T> extends Readable {
     return active === 0 ? Number.NEGATIVE_INFINITY : min;
   }
 
+  /** Push a control element on the main output and on the dead-letter output (barriers align there too). */
+  #emit(element: StreamElement): void {
+    this.push(element);
+    this.#deadLetters?.send(element);
+  }
+
+  /** End the main output and the dead-letter output. */
+  #endOutputs(): void {
+    this.push(null);
+    this.#deadLetters?.close();
+  }
+
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (err) this.#deadLetters?.destroy(err);
+    else this.#deadLetters?.close();
     this.#stop.abort(err ?? undefined);
     this.#close().then(
       () => cb(err),

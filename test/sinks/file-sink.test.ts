@@ -273,7 +273,9 @@ describe('fileSink', () => {
 
   it('rejects bad options and bad restored transactions', async () => {
     expect(() => fileSink({ dir: '', format: 'jsonl' })).toThrow(ConfigError);
-    expect(() => fileSink({ dir, format: 'csv' as 'jsonl' })).toThrow(`sinks.file: format must be 'jsonl', got "csv"`);
+    expect(() => fileSink({ dir, format: 'xml' as 'jsonl' })).toThrow(
+      `sinks.file: format must be one of 'jsonl', 'csv', 'parquet', 'avro', 'arrow', got "xml"`,
+    );
     expect(() => fileSink({ dir, format: 'jsonl', rollRecords: 0 })).toThrow('sinks.file: rollRecords must be a positive integer, got 0');
     expect(() => fileSink({ dir, format: 'jsonl', rollBytes: -1 })).toThrow('sinks.file: rollBytes must be a positive integer, got -1');
     expect(() => fileSink({ dir, format: 'jsonl', prefix: '.x' })).toThrow(/prefix must be/);
