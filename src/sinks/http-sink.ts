@@ -8,6 +8,9 @@ import { CircuitBreaker, circuitBreakerOptions, type CircuitBreakerOptions } fro
 import type { HttpFailure } from '../connectors/http/http-failure.js';
 import { httpOptions, type HttpAuth } from '../connectors/http/http-options.js';
 import { HttpRequester } from '../connectors/http/http-requester.js';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { recordLinks, traceCall } from '../runtime/observability/tracing.js';
+import { injectContext } from '../runtime/observability/trace-context.js';
 import { idempotencyKey } from '../connectors/http/idempotency-key.js';
 import { RateLimiter } from '../connectors/http/rate-limiter.js';
 import { retryPolicy, type RetryOptions, type RetryPolicy } from '../connectors/http/retry-policy.js';
@@ -333,7 +336,20 @@ class HttpSinkWriter<T> implements TransactionalWriter<T, HttpSinkTxn> {
       }
       if (sent.length === 0) continue;
       const body = batchSize === 1 ? json[0] : `[${json.join(',')}]`;
-      const outcome = await this.#requester!.send({ url, method, headers: { ...headers, [keyHeader]: keys.join(', ') }, body });
+      const requestHeaders: Record<string, string> = { ...headers, [keyHeader]: keys.join(', ') };
+      // One client span per request (retries included), linked to the records' own traces; its
+      // context goes out in `traceparent` so the server's spans join the trace.
+      const outcome = await traceCall(
+        `HTTP ${method}`,
+        { attributes: { 'http.request.method': method, 'url.full': url.origin + url.pathname }, links: recordLinks(sent.map((i) => records[i])) },
+        async (span) => {
+          injectContext(requestHeaders);
+          const result = await this.#requester!.send({ url, method, headers: requestHeaders, body });
+          span.setAttribute('weir.http.attempts', result.attempts);
+          if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.failure.code });
+          return result;
+        },
+      );
       if (outcome.ok) continue;
       const error = this.#failure(outcome.failure, outcome.attempts);
       for (const i of sent) this.#fail(error, outcome.failure.code, records[i], b, i, dead, deadTimes);
