@@ -6,7 +6,7 @@
 //   --events N     events per case (default per case)     --prof     write a .cpuprofile per weir run
 //   --repeat N     best of N runs per implementation (default 1)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
@@ -27,6 +27,7 @@ for (let i = 0; i < args.length; i++) {
 }
 if (events !== undefined && !(Number.isFinite(events) && events > 0)) throw new Error('bench: --events must be a positive number');
 
+// Benchmark modules export `cases`; standalone scripts (e.g. formats.js) are run on their own.
 const modules = readdirSync(here)
   .filter((f) => f.endsWith('.js') && f !== 'run.js')
   .map((f) => join(here, f));
@@ -35,10 +36,11 @@ for (const dir of readdirSync(here, { withFileTypes: true })) {
     for (const f of readdirSync(join(here, dir.name))) if (f === 'cases.js') modules.push(join(here, dir.name, f));
   }
 }
+const withCases = modules.filter((m) => /export const cases\b/.test(readFileSync(m, 'utf8')));
 
 const rows = [];
 let failed = false;
-for (const modulePath of modules) {
+for (const modulePath of withCases) {
   const mod = await import(pathToFileURL(modulePath).href);
   for (const [name, benchCase] of Object.entries(mod.cases ?? {})) {
     if (wanted.length > 0 && !wanted.includes(name)) continue;
