@@ -21,6 +21,10 @@ import { consoleSink } from './sinks/console-sink.js';
 import { fileSink } from './sinks/file-sink.js';
 import { httpSource } from './sources/http-source.js';
 import { fileSource } from './sources/file-source.js';
+import { redisStreamSource } from './sources/redis-stream-source.js';
+import { postgresSource } from './sources/postgres-source.js';
+import { redisSink } from './sinks/redis-sink.js';
+import { postgresSink } from './sinks/postgres-sink.js';
 import { httpSink } from './sinks/http-sink.js';
 import { deadLetterSink } from './sinks/dead-letter-sink.js';
 import { boundedOutOfOrderness, monotonous } from './runtime/watermark-strategy.js';
@@ -88,23 +92,32 @@ export type { HttpAuth } from './connectors/http/http-options.js';
 export type { RetryOptions } from './connectors/http/retry-policy.js';
 export type { CircuitBreakerOptions } from './connectors/http/circuit-breaker.js';
 export type { DeadLetterSinkOptions } from './sinks/dead-letter-sink.js';
+export type { RedisStreamSourceOptions, RedisStreamEntry, RedisStreamPosition } from './sources/redis-stream-source.js';
+export type { RedisSinkOptions, RedisStreamSinkOptions, RedisKeySinkOptions, RedisHashSinkOptions } from './sinks/redis-sink.js';
+export type { PostgresSinkOptions, PostgresSinkTxn } from './sinks/postgres-sink.js';
+export type { PostgresSourceOptions, PostgresSourcePosition } from './sources/postgres-source.js';
+export type { ReconnectOptions, ConnectionEvent } from './connectors/connection-retry.js';
 
 /**
  * Built-in sources: `sources.array(records)`, `sources.generator({ seed, count, ratePerSec, make })`,
  * `sources.file({ path, format, watch })` (JSON lines, CSV, Parquet, Avro, Arrow; gzip, zstd),
- * `sources.http({ url, intervalMs, cursor, pagination })` (polling, at-least-once).
+ * `sources.http({ url, intervalMs, cursor, pagination })` (polling, at-least-once),
+ * `sources.redisStream({ connection, streams, group })`, `sources.postgres({ connection, query, keyColumn })`.
  */
 export const sources = Object.freeze({
   array: arraySource,
   generator: generatorSource,
   file: fileSource,
   http: httpSource,
+  redisStream: redisStreamSource,
+  postgres: postgresSource,
 });
 
 /**
  * Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format, compression })`
  * (exactly-once part files in any of the file source's formats),
- * `sinks.http({ url, retry, ratePerSec, circuitBreaker })`, `sinks.deadLetters({ dir })`.
+ * `sinks.http({ url, retry, ratePerSec, circuitBreaker })`, `sinks.deadLetters({ dir })`,
+ * `sinks.redis({ connection, stream | key })`, `sinks.postgres({ connection, table, columns, upsert })` (exactly-once).
  */
 export const sinks = Object.freeze({
   collect: collectSink,
@@ -112,6 +125,8 @@ export const sinks = Object.freeze({
   file: fileSink,
   http: httpSink,
   deadLetters: deadLetterSink,
+  redis: redisSink,
+  postgres: postgresSink,
 });
 
 /** Watermark strategies for `.source(src, { watermark })`. */

@@ -18,7 +18,8 @@ export interface SourceOptions<T> {
   timestamp?: ((record: T) => number) | (keyof T & string);
   /**
    * How watermarks follow event time. Default with `timestamp`: `boundedOutOfOrderness(0)`;
-   * without a timestamp: none (only end of input, for bounded sources).
+   * without a timestamp: none (only end of input, for bounded sources). Given without
+   * `timestamp`, it follows the event times the connector supplies (e.g. Kafka record time).
    */
   watermark?: WatermarkStrategy;
   /** What to do with a record whose timestamp cannot be extracted. Default `'fail'`. */
@@ -50,9 +51,6 @@ export class Pipeline {
     }
     const name = options.name ?? this.graph.uniqueName(source.name);
     const watermark = options.watermark ?? (options.timestamp === undefined ? undefined : boundedOutOfOrderness(0));
-    if (watermark !== undefined && options.timestamp === undefined) {
-      throw new ConfigError(`source "${name}": watermark needs a timestamp option (a field name or an extractor)`);
-    }
     const id = this.graph.add({
       type: 'source',
       name,

@@ -426,12 +426,19 @@ export class SourceStage<T> extends Readable {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (err) this.#deadLetters?.destroy(err);
     else this.#deadLetters?.close();
-    this.#stop.abort(err ?? undefined);
-    this.#close().then(
-      () => cb(err),
-      (closeErr: unknown) => cb(err ?? asStepError(this.name, closeErr)),
-    );
+    const finish = (): void => {
+      this.#stop.abort(err ?? undefined);
+      this.#close().then(
+        () => cb(err),
+        (closeErr: unknown) => cb(err ?? asStepError(this.name, closeErr)),
+      );
+    };
+    // After a final checkpoint or savepoint barrier the stream ends before that checkpoint
+    // completes; the reader stays open for its onCheckpointComplete (offset commits, acks).
+    if (err) finish();
+    else this.#run.checkpoints.settled().then(finish, finish);
   }
+
 
   /** Tell the reader a checkpoint is complete. */
   async checkpointComplete(checkpointId: number): Promise<void> {
