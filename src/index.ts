@@ -25,6 +25,8 @@ import { redisStreamSource } from './sources/redis-stream-source.js';
 import { postgresSource } from './sources/postgres-source.js';
 import { redisSink } from './sinks/redis-sink.js';
 import { postgresSink } from './sinks/postgres-sink.js';
+import { kafkaSource } from './sources/kafka-source.js';
+import { kafkaSink } from './sinks/kafka-sink.js';
 import { httpSink } from './sinks/http-sink.js';
 import { deadLetterSink } from './sinks/dead-letter-sink.js';
 import { boundedOutOfOrderness, monotonous } from './runtime/watermark-strategy.js';
@@ -51,7 +53,7 @@ export type { Sink, SinkWriter, SinkContext, TransactionalWriter } from './runti
 export type { WatermarkStrategy, WatermarkOptions } from './runtime/watermark-strategy.js';
 export type { JobHandle } from './runtime/job.js';
 export type { JobResult, StepStats } from './runtime/job-runner.js';
-export type { RunOptions } from './runtime/run-options.js';
+export type { RunOptions, StateBackendName } from './runtime/run-options.js';
 export type { LogLevel, LogEntry, LogSink } from './runtime/observability/logger.js';
 export type { MetricsAddress } from './runtime/observability/metrics-server.js';
 export { extractContext, injectContext, type MessageHeaders, type WritableHeaders } from './runtime/observability/trace-context.js';
@@ -97,12 +99,17 @@ export type { RedisSinkOptions, RedisStreamSinkOptions, RedisKeySinkOptions, Red
 export type { PostgresSinkOptions, PostgresSinkTxn } from './sinks/postgres-sink.js';
 export type { PostgresSourceOptions, PostgresSourcePosition } from './sources/postgres-source.js';
 export type { ReconnectOptions, ConnectionEvent } from './connectors/connection-retry.js';
+export type { KafkaRecord, KafkaSourceOptions, KafkaSourcePosition, KafkaSource } from './sources/kafka-source.js';
+export type { KafkaSinkOptions, KafkaSinkTxn } from './sinks/kafka-sink.js';
+export { avroDeserializer, jsonDeserializer, stringDeserializer, rawDeserializer, type KafkaDeserializer } from './sources/kafka-deserializers.js';
+export { avroSerializer, jsonSerializer, stringSerializer, rawSerializer, type KafkaSerializer } from './sinks/kafka-serializers.js';
 
 /**
  * Built-in sources: `sources.array(records)`, `sources.generator({ seed, count, ratePerSec, make })`,
  * `sources.file({ path, format, watch })` (JSON lines, CSV, Parquet, Avro, Arrow; gzip, zstd),
  * `sources.http({ url, intervalMs, cursor, pagination })` (polling, at-least-once),
- * `sources.redisStream({ connection, streams, group })`, `sources.postgres({ connection, query, keyColumn })`.
+ * `sources.redisStream({ connection, streams, group })`, `sources.postgres({ connection, query, keyColumn })`,
+ * `sources.kafka({ brokers, topic, groupId, bounded })`.
  */
 export const sources = Object.freeze({
   array: arraySource,
@@ -111,13 +118,15 @@ export const sources = Object.freeze({
   http: httpSource,
   redisStream: redisStreamSource,
   postgres: postgresSource,
+  kafka: kafkaSource,
 });
 
 /**
  * Built-in sinks: `sinks.collect(array)`, `sinks.console()`, `sinks.file({ dir, format, compression })`
  * (exactly-once part files in any of the file source's formats),
  * `sinks.http({ url, retry, ratePerSec, circuitBreaker })`, `sinks.deadLetters({ dir })`,
- * `sinks.redis({ connection, stream | key })`, `sinks.postgres({ connection, table, columns, upsert })` (exactly-once).
+ * `sinks.redis({ connection, stream | key })`, `sinks.postgres({ connection, table, columns, upsert })` (exactly-once),
+ * `sinks.kafka({ brokers, topic, key, semantic })`.
  */
 export const sinks = Object.freeze({
   collect: collectSink,
@@ -127,6 +136,7 @@ export const sinks = Object.freeze({
   deadLetters: deadLetterSink,
   redis: redisSink,
   postgres: postgresSink,
+  kafka: kafkaSink,
 });
 
 /** Watermark strategies for `.source(src, { watermark })`. */

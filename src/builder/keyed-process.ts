@@ -1,5 +1,6 @@
 import { DEAD_LETTER_TAG } from '../runtime/error-policy.js';
 import { ConfigError, show } from '../runtime/errors.js';
+import { resolveStateBackend, type StateBackendName } from '../runtime/run-options.js';
 import type { Sink } from '../runtime/sink.js';
 import { keyedProcessOperator, toKeyedProcessFunction, type KeyedProcessFn } from '../processors/keyed-process.js';
 import type { KeyedStream } from './keyed-stream.js';
@@ -13,6 +14,14 @@ export interface KeyedProcessOptions extends StepOptions {
    * job at its first use.
    */
   sideOutputs?: Readonly<Record<string, Sink<unknown>>>;
+  /**
+   * Where the step's keyed state lives: `'heap'` (in memory, copied into every checkpoint) or
+   * `'leveldb'` (in the checkpoint database, with a bounded cache; for state larger than memory;
+   * no TTLs; resumes only from the latest checkpoint). Default: the run's `stateBackend`, `'heap'`.
+   */
+  stateBackend?: StateBackendName;
+  /** With `stateBackend: 'leveldb'`: clean entries kept in memory (least recently used evicted). Default 100 000. */
+  cacheEntries?: number;
 }
 
 /**
@@ -45,9 +54,14 @@ export function processKeyed<T, K, O>(keyed: KeyedStream<T, K>, fn: KeyedProcess
   const what = options.name === undefined ? 'process' : `process "${options.name}"`;
   const fnObject = toKeyedProcessFunction(fn, what);
   const sides = checkSideOutputs(options.sideOutputs, what);
+  const stateBackend = options.stateBackend === undefined ? undefined : resolveStateBackend(options.stateBackend, `${what}: stateBackend`);
+  const cacheEntries = options.cacheEntries;
+  if (cacheEntries !== undefined && !(Number.isInteger(cacheEntries) && cacheEntries > 0)) {
+    throw new ConfigError(`${what}: cacheEntries must be a positive integer, got ${show(cacheEntries)}`);
+  }
   const stream = keyed.stream;
   const out = stream.addOperator<O>('process', { name: options.name, onError: options.onError }, (name) =>
-    keyedProcessOperator(name, keyed.key, fnObject, sides.map(([tag]) => tag)),
+    keyedProcessOperator(name, keyed.key, fnObject, sides.map(([tag]) => tag), { stateBackend, cacheEntries }),
   );
   const graph = stream.pipeline.graph;
   const node = out.port.node;

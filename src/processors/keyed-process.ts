@@ -2,9 +2,11 @@ import type { Batch } from '../runtime/elements.js';
 import { MAX_WATERMARK } from '../runtime/elements.js';
 import { ConfigError, WeirError, show } from '../runtime/errors.js';
 import type { Operator, OperatorContext, OperatorSpec, Output } from '../runtime/operator.js';
+import type { StateBackendName } from '../runtime/run-options.js';
+import { StateDelta } from '../runtime/state-delta.js';
 import { TimerQueue } from '../state/timer-queue.js';
 import { checkKey } from './check-key.js';
-import { pollDueGroup } from './due-timers.js';
+import { pollDueGroup, type DueTimer } from './due-timers.js';
 import { KeyedStateStore, type KeyedStateAccess, type StateStoreSnapshot } from './keyed-state-store.js';
 import { readSnapshot, writeSnapshot } from './versioned-snapshot.js';
 
@@ -112,6 +114,20 @@ export function toKeyedProcessFunction<T, K, O>(fn: KeyedProcessFn<T, K, O>, wha
   return fn;
 }
 
+/** Where a keyed process step keeps its state, validated by the builder. */
+export interface KeyedStateOptions {
+  /** `'heap'` or `'leveldb'`; default: the run's `stateBackend` (itself `'heap'` by default). */
+  readonly stateBackend?: StateBackendName;
+  /** LevelDB backend: clean state entries kept in memory (LRU beyond it). Default 100 000. */
+  readonly cacheEntries?: number;
+}
+
+/** Default of {@link KeyedStateOptions.cacheEntries}. */
+export const DEFAULT_CACHE_ENTRIES = 100_000;
+
+/** Stands for a record whose key selector failed in the prefetch pass: the main loop calls it again and applies the error policy. */
+const NO_KEY: unique symbol = Symbol('no key');
+
 /** What a keyed process step puts in a checkpoint (inside a versioned snapshot). */
 interface ProcessSnapshotBody<K> {
   readonly state: StateStoreSnapshot<K>;
@@ -138,6 +154,13 @@ const TIMER_NS = 0;
  * processing-time timer and the watermark, as of the last record handled; restoring it and
  * replaying the input after the checkpoint gives the output of an uninterrupted run.
  *
+ * State backends (`options.stateBackend`, default the run's): `'heap'` keeps the table in memory
+ * and copies it into every snapshot. `'leveldb'` keeps it in the checkpoint database under
+ * `state/<step>` with a cache of `options.cacheEntries` clean entries: before each batch (and
+ * each group of due timers) one `getMany` loads what the batch's keys need for every known state;
+ * the snapshot is a {@link StateDelta} of the entries changed since the last one, written in the
+ * checkpoint's atomic batch. TTLs are refused on it, and it resumes only from the latest checkpoint.
+ *
  * @param sideTags the side-output tags `fn` may use with `ctx.side`.
  * @example
  * ```ts
@@ -153,9 +176,10 @@ export function keyedProcessOperator<T, K, O>(
   key: (record: T) => K,
   fn: KeyedProcessFunction<T, K, O>,
   sideTags: readonly string[],
+  stateOptions: KeyedStateOptions = {},
 ): OperatorSpec<T, O> {
   const tags = new Set(sideTags);
-  return { name, stateless: false, create: (ctx) => new KeyedProcessOperator(name, key, fn, tags, ctx) };
+  return { name, stateless: false, create: (ctx) => new KeyedProcessOperator(name, key, fn, tags, ctx, stateOptions) };
 }
 
 function checkTime(value: number, what: string): number {
@@ -197,7 +221,14 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
   #sideRecords: unknown[] = [];
   #sideTimes: number[] = [];
 
-  constructor(name: string, keyOf: (record: T) => K, fn: KeyedProcessFunction<T, K, O>, sideTags: ReadonlySet<string>, op: OperatorContext) {
+  constructor(
+    name: string,
+    keyOf: (record: T) => K,
+    fn: KeyedProcessFunction<T, K, O>,
+    sideTags: ReadonlySet<string>,
+    op: OperatorContext,
+    stateOptions: KeyedStateOptions,
+  ) {
     this.#name = name;
     this.#what = `step "${name}"`;
     this.#keyOf = keyOf;
@@ -205,7 +236,13 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
     this.#sideTags = sideTags;
     this.#op = op;
     const restored = readSnapshot<ProcessSnapshotBody<K>>(name, SNAPSHOT_KIND, SNAPSHOT_VERSION, op.restored);
-    this.#store = new KeyedStateStore<K>(name, () => this.#scheduleCleanup(), restored?.state);
+    const backend = stateOptions.stateBackend ?? op.stateBackend ?? 'heap';
+    this.#store = new KeyedStateStore<K>(
+      name,
+      () => this.#scheduleCleanup(),
+      restored?.state,
+      backend === 'heap' ? { kind: 'heap' } : { kind: 'leveldb', kv: op.stateKv, cacheEntries: stateOptions.cacheEntries ?? DEFAULT_CACHE_ENTRIES },
+    );
     this.#eventTimers = new TimerQueue(restored?.eventTimers);
     this.#processingTimers = new TimerQueue(restored?.processingTimers);
     this.#watermark = restored?.watermark ?? Number.NEGATIVE_INFINITY;
@@ -282,6 +319,28 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
   }
 
   processBatch(batch: Batch<T>, out: Output<O>): void | Promise<void> {
+    const level = this.#store.level;
+    if (level === undefined) return this.#process(batch, undefined, out);
+    // LevelDB: one prefetch of every known state of the batch's keys, then the synchronous loop.
+    const records = batch.records;
+    const keys = new Array<K | typeof NO_KEY>(records.length);
+    const distinct = new Set<K>();
+    for (let i = 0; i < records.length; i++) {
+      try {
+        const key = this.#keyOf(records[i]);
+        checkKey(key, this.#what);
+        keys[i] = key;
+        distinct.add(key);
+      } catch {
+        keys[i] = NO_KEY;
+      }
+    }
+    const ready = level.prefetch([...distinct], this.#store.knownNames);
+    if (ready === undefined) return this.#process(batch, keys, out);
+    return ready.then(() => this.#process(batch, keys, out));
+  }
+
+  #process(batch: Batch<T>, keys: Array<K | typeof NO_KEY> | undefined, out: Output<O>): void | Promise<void> {
     this.#begin();
     const records = batch.records;
     const times = batch.timestamps;
@@ -292,7 +351,8 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
       const mark = this.#records.length;
       const sideMark = this.#sideRecords.length;
       try {
-        const key = this.#keyOf(record);
+        const known = keys === undefined ? NO_KEY : keys[i];
+        const key = known === NO_KEY ? this.#keyOf(record) : known;
         checkKey(key, this.#what);
         this.#enter(key, times[i], undefined, times[i]);
         const result = fn.processElement(record, ctx) as unknown;
@@ -313,20 +373,49 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
     // At end of input every pending timer fires, but not timers that firing keeps registering
     // beyond the last one pending (a timer that re-registers itself would never end otherwise).
     const upTo = time === MAX_WATERMARK ? this.#lastEventTimer() : time;
-    for (let due = pollDueGroup(this.#eventTimers, upTo); due.length > 0; due = pollDueGroup(this.#eventTimers, upTo)) {
-      for (const timer of due) this.#fire(timer.time, timer.key, 'event-time', out);
-    }
+    const fired = this.#fireDue(this.#eventTimers, upTo, 'event-time', out);
+    if (fired !== undefined) return fired.then(() => this.#flushThenWatermark(time, out));
+    return this.#flushThenWatermark(time, out);
+  }
+
+  #flushThenWatermark(time: number, out: Output<O>): void | Promise<void> {
     const flushed = this.#flush(out);
     if (flushed !== undefined) return flushed.then(() => out.watermark(time));
     return out.watermark(time);
   }
 
+  /**
+   * Fire the timers of `queue` due by `upTo`, group by group (one time each). On the LevelDB
+   * backend each group's keys are prefetched first: a promise only when that awaited the store.
+   */
+  #fireDue(queue: TimerQueue<K, number>, upTo: number, domain: TimeDomain, out: Output<O>): void | Promise<void> {
+    const level = this.#store.level;
+    for (let due = pollDueGroup(queue, upTo); due.length > 0; due = pollDueGroup(queue, upTo)) {
+      if (level !== undefined && this.#fn.onTimer !== undefined) {
+        const ready = level.prefetch(
+          due.map((t) => t.key),
+          this.#store.knownNames,
+        );
+        if (ready !== undefined) return ready.then(() => this.#fireGroup(due, domain, out, queue, upTo));
+      }
+      for (const timer of due) this.#fire(timer.time, timer.key, domain, out);
+    }
+  }
+
+  #fireGroup(due: Array<DueTimer<K, number>>, domain: TimeDomain, out: Output<O>, queue: TimerQueue<K, number>, upTo: number): void | Promise<void> {
+    for (const timer of due) this.#fire(timer.time, timer.key, domain, out);
+    return this.#fireDue(queue, upTo, domain, out);
+  }
+
   onProcessingTime(timeMs: number, out: Output<O>): void | Promise<void> {
     this.#begin();
     this.#scheduled.delete(timeMs);
-    for (let due = pollDueGroup(this.#processingTimers, timeMs); due.length > 0; due = pollDueGroup(this.#processingTimers, timeMs)) {
-      for (const timer of due) this.#fire(timer.time, timer.key, 'processing-time', out);
-    }
+    const fired = this.#fireDue(this.#processingTimers, timeMs, 'processing-time', out);
+    if (fired !== undefined) return fired.then(() => this.#afterProcessingTimers(timeMs, out));
+    return this.#afterProcessingTimers(timeMs, out);
+  }
+
+  #afterProcessingTimers(timeMs: number, out: Output<O>): void | Promise<void> {
     if (this.#cleanupAt !== undefined && timeMs >= this.#cleanupAt) {
       this.#cleanupAt = undefined;
       this.#store.expireAll();
@@ -335,14 +424,32 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
     return this.#flush(out);
   }
 
-  snapshot(): unknown {
+  snapshot(checkpointId: number): unknown {
+    if (this.#store.level !== undefined) return this.#captureDelta(checkpointId);
+    return this.#snapshotWith(this.#store.snapshot());
+  }
+
+  async #captureDelta(checkpointId: number): Promise<StateDelta> {
+    const { snapshot, ops } = await this.#store.capture(checkpointId);
+    return new StateDelta(this.#snapshotWith(snapshot), ops);
+  }
+
+  #snapshotWith(state: StateStoreSnapshot<K>): unknown {
     const body: ProcessSnapshotBody<K> = {
-      state: this.#store.snapshot(),
+      state,
       eventTimers: this.#eventTimers.snapshot(),
       processingTimers: this.#processingTimers.snapshot(),
       watermark: this.#watermark,
     };
     return writeSnapshot(SNAPSHOT_KIND, SNAPSHOT_VERSION, body);
+  }
+
+  onCheckpointComplete(checkpointId: number): void {
+    this.#store.level?.checkpointComplete(checkpointId);
+  }
+
+  close(): void | Promise<void> {
+    return this.#store.level?.close();
   }
 
   #fire(time: number, key: K, domain: TimeDomain, out: Output<O>): void {

@@ -1,6 +1,8 @@
 import { CheckpointError, ConfigError, show } from '../runtime/errors.js';
+import type { StateKv, StateOp } from '../runtime/checkpoint-storage.js';
 import { HeapTable } from '../state/heap-table.js';
-import type { TableSnapshot } from '../state/keyed-state.js';
+import type { KeyedTable, TableSnapshot } from '../state/keyed-state.js';
+import { LevelTable, type LevelTableSummary } from '../state/level-table.js';
 import { HeapListState, expireLists, type ListState } from './list-state.js';
 import { HeapMapState, expireMaps, type MapState } from './map-state.js';
 import { HeapValueState, expireValues, type ValueState } from './value-state.js';
@@ -41,10 +43,24 @@ export interface TtlCell<V> {
 
 /** What a {@link KeyedStateStore} puts in a checkpoint (v8-serializable). */
 export interface StateStoreSnapshot<K> {
+  /** Entries of a heap table (empty on the LevelDB backend). */
   readonly table: TableSnapshot<K, string, unknown>;
+  /** On the LevelDB backend: the table's counts; its values are in the checkpoint's state store. */
+  readonly level?: LevelTableSummary;
   /** Every state known: name, kind, TTL in ms (`null`: none). */
   readonly states: Array<[string, StateKind, number | null]>;
 }
+
+/** Where a {@link KeyedStateStore} keeps its values. */
+export type StoreBackend =
+  | { readonly kind: 'heap' }
+  | {
+      readonly kind: 'leveldb';
+      /** The checkpoint database's shared state store, or undefined (checkpoints off: a temporary one). */
+      readonly kv: StateKv | undefined;
+      /** Clean entries kept in memory. */
+      readonly cacheEntries: number;
+    };
 
 interface Known {
   readonly kind: StateKind;
@@ -58,7 +74,7 @@ interface Declared extends Known {
 const EXPIRE = { value: expireValues, list: expireLists, map: expireMaps } as const;
 
 /**
- * The keyed state of one `process` step: one heap table whose namespaces are the state names,
+ * The keyed state of one `process` step: one table (heap, or LevelDB with a cache) whose namespaces are the state names,
  * the key the step is handling right now, and the processing time handles compare TTLs with.
  *
  * The operator sets `nowMs` once per call (batch, watermark, timer), not per record, and
@@ -66,7 +82,13 @@ const EXPIRE = { value: expireValues, list: expireLists, map: expireMaps } as co
  * when used with no current key (in `open`).
  */
 export class KeyedStateStore<K> implements KeyedStateAccess {
-  readonly table: HeapTable<K, string, unknown>;
+  readonly table: KeyedTable<K, string, unknown>;
+  /** The LevelDB table, when that is the backend (the operator prefetches and captures through it). */
+  readonly level: LevelTable<K, string, unknown> | undefined;
+  /** The table keeps copies (LevelDB): handles set a value again after changing it in place. */
+  readonly writeBack: boolean;
+  /** Names of every known state, for prefetching (kept in step with the known states). */
+  readonly knownNames: string[] = [];
   /** Processing time (ms) that TTLs are measured against. */
   nowMs = 0;
   readonly #step: string;
@@ -81,18 +103,39 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
    * @param onTtlWrite called after each write to a state with a TTL, so the operator can make
    *   sure a periodic cleanup is scheduled.
    */
-  constructor(step: string, onTtlWrite: () => void, restored?: StateStoreSnapshot<K>) {
+  constructor(step: string, onTtlWrite: () => void, restored?: StateStoreSnapshot<K>, backend: StoreBackend = { kind: 'heap' }) {
     this.#step = step;
     this.#onTtlWrite = onTtlWrite;
-    if (restored === undefined) {
-      this.table = new HeapTable();
-      return;
-    }
-    if (!Array.isArray(restored.table) || !Array.isArray(restored.states)) {
+    if (restored !== undefined && (!Array.isArray(restored.table) || !Array.isArray(restored.states))) {
       throw new CheckpointError(`step "${step}": restored keyed state is malformed, got ${show(restored)}`, { step });
     }
-    this.table = new HeapTable(restored.table);
-    for (const [name, kind, ttlMs] of restored.states) this.#known.set(name, { kind, ttlMs: ttlMs ?? undefined });
+    for (const [name, kind, ttlMs] of restored?.states ?? []) {
+      this.#known.set(name, { kind, ttlMs: ttlMs ?? undefined });
+      this.knownNames.push(name);
+    }
+    if (backend.kind === 'heap') {
+      if (restored?.level !== undefined) {
+        throw new CheckpointError(
+          `step "${step}": the checkpoint's keyed state is in the LevelDB state backend; run the step with stateBackend 'leveldb' (it cannot move back to the heap)`,
+          { step },
+        );
+      }
+      this.table = new HeapTable(restored?.table);
+      this.level = undefined;
+      this.writeBack = false;
+      return;
+    }
+    for (const [name, s] of this.#known) {
+      if (s.ttlMs !== undefined) {
+        throw new ConfigError(`step "${step}": state "${name}" has a TTL in the restored checkpoint; TTLs are not supported on the LevelDB state backend`, { step });
+      }
+    }
+    const level = new LevelTable<K, string, unknown>({ step, kv: backend.kv, cacheEntries: backend.cacheEntries, restored: restored?.level });
+    // A heap checkpoint moving to LevelDB: its entries become dirty, saved by the next checkpoint.
+    if (restored?.level === undefined) for (const [ns, entries] of restored?.table ?? []) for (const [key, value] of entries) level.set(key, ns, value);
+    this.table = level;
+    this.level = level;
+    this.writeBack = true;
   }
 
   /** Make `key` the current key. */
@@ -130,6 +173,12 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
   #declare(name: string, kind: StateKind, options: StateOptions | undefined, make: (ttlMs: number | undefined) => unknown): unknown {
     const ttlMs = options?.ttlMs;
     const found = this.#declared.get(name);
+    if (ttlMs !== undefined && this.level !== undefined && found === undefined) {
+      throw new ConfigError(
+        `step "${this.#step}": state "${name}": ttlMs is not supported on the LevelDB state backend (expiring entries would need a scan of the store); use stateBackend 'heap' or clear the state with a timer`,
+        { step: this.#step },
+      );
+    }
     if (found !== undefined) {
       if (found.kind === kind && found.ttlMs === ttlMs) return found.handle;
       throw new ConfigError(
@@ -153,6 +202,7 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
         { step: this.#step },
       );
     }
+    if (known === undefined) this.knownNames.push(name);
     this.#known.set(name, { kind, ttlMs });
     const handle = make(ttlMs);
     this.#declared.set(name, { kind, ttlMs, handle });
@@ -187,10 +237,24 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
     return false;
   }
 
+  /** Heap backend: every entry. LevelDB backend: use {@link KeyedStateStore.capture}. */
   snapshot(): StateStoreSnapshot<K> {
+    return { table: (this.table as HeapTable<K, string, unknown>).snapshot(), states: this.#states() };
+  }
+
+  /**
+   * LevelDB backend, at a barrier: the snapshot (counts and known states) and the store changes
+   * since the previous checkpoint, for the checkpoint's atomic batch.
+   */
+  async capture(checkpointId: number): Promise<{ snapshot: StateStoreSnapshot<K>; ops: StateOp[] }> {
+    const { summary, ops } = await this.level!.capture(checkpointId);
+    return { snapshot: { table: [], level: summary, states: this.#states() }, ops };
+  }
+
+  #states(): Array<[string, StateKind, number | null]> {
     const states: Array<[string, StateKind, number | null]> = [];
     for (const [name, s] of this.#known) states.push([name, s.kind, s.ttlMs ?? null]);
-    return { table: this.table.snapshot(), states };
+    return states;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { HeapTable } from '../state/heap-table.js';
+import type { KeyedTable } from '../state/keyed-state.js';
 import type { KeyedStateStore } from './keyed-state-store.js';
 
 /**
@@ -39,20 +39,23 @@ interface TtlList<V> {
 const EMPTY: readonly never[] = Object.freeze([]);
 
 /**
- * {@link ListState} over the operator's heap table (namespace = state name). Stored as a plain
+ * {@link ListState} over the operator's table (heap or LevelDB) (namespace = state name). Stored as a plain
  * array, or as a {@link TtlList} when the state has a TTL. An empty list is removed from the table.
  */
 export class HeapListState<K, V> implements ListState<V> {
   readonly #store: KeyedStateStore<K>;
-  readonly #table: HeapTable<K, string, unknown>;
+  readonly #table: KeyedTable<K, string, unknown>;
   readonly #name: string;
   readonly #ttlMs: number | undefined;
+  /** The table keeps copies (LevelDB): a list changed in place must be set again to be saved. */
+  readonly #writeBack: boolean;
 
   constructor(store: KeyedStateStore<K>, name: string, ttlMs: number | undefined) {
     this.#store = store;
     this.#table = store.table;
     this.#name = name;
     this.#ttlMs = ttlMs;
+    this.#writeBack = store.writeBack;
   }
 
   get(): readonly V[] {
@@ -73,7 +76,10 @@ export class HeapListState<K, V> implements ListState<V> {
     const stored = this.#table.get(key, this.#name);
     if (this.#ttlMs === undefined) {
       if (stored === undefined) this.#table.set(key, this.#name, [value]);
-      else (stored as V[]).push(value);
+      else {
+        (stored as V[]).push(value);
+        if (this.#writeBack) this.#table.set(key, this.#name, stored);
+      }
       return;
     }
     const now = this.#store.nowMs;
@@ -81,6 +87,7 @@ export class HeapListState<K, V> implements ListState<V> {
     else {
       (stored as TtlList<V>).values.push(value);
       (stored as TtlList<V>).at.push(now);
+      if (this.#writeBack) this.#table.set(key, this.#name, stored);
     }
     this.#store.ttlWritten();
   }
@@ -125,7 +132,7 @@ function pruneList<V>(list: TtlList<V>, ttlMs: number, nowMs: number): number {
 }
 
 /** Remove every element of state `name` that expired by `nowMs`, and lists left empty. */
-export function expireLists<K>(table: HeapTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
+export function expireLists<K>(table: KeyedTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
   const dead: K[] = [];
   for (const [key, list] of table.entries(name)) if (pruneList(list as TtlList<unknown>, ttlMs, nowMs) === 0) dead.push(key);
   for (const key of dead) table.delete(key, name);

@@ -1,4 +1,4 @@
-import type { HeapTable } from '../state/heap-table.js';
+import type { KeyedTable } from '../state/keyed-state.js';
 import type { KeyedStateStore, TtlCell } from './keyed-state-store.js';
 
 /**
@@ -35,20 +35,23 @@ export interface MapState<MK, MV> {
 const EMPTY_MAP: ReadonlyMap<never, never> = new Map<never, never>();
 
 /**
- * {@link MapState} over the operator's heap table (namespace = state name). Stored as a `Map` of
+ * {@link MapState} over the operator's table (heap or LevelDB) (namespace = state name). Stored as a `Map` of
  * values, or of {@link TtlCell}s when the state has a TTL. An empty map is removed from the table.
  */
 export class HeapMapState<K, MK, MV> implements MapState<MK, MV> {
   readonly #store: KeyedStateStore<K>;
-  readonly #table: HeapTable<K, string, unknown>;
+  readonly #table: KeyedTable<K, string, unknown>;
   readonly #name: string;
   readonly #ttlMs: number | undefined;
+  /** The table keeps copies (LevelDB): a map changed in place must be set again to be saved. */
+  readonly #writeBack: boolean;
 
   constructor(store: KeyedStateStore<K>, name: string, ttlMs: number | undefined) {
     this.#store = store;
     this.#table = store.table;
     this.#name = name;
     this.#ttlMs = ttlMs;
+    this.#writeBack = store.writeBack;
   }
 
   /** The stored map of the current key, pruned of expired entries; `undefined` when none. */
@@ -86,9 +89,11 @@ export class HeapMapState<K, MK, MV> implements MapState<MK, MV> {
     }
     if (this.#ttlMs === undefined) {
       map.set(mapKey, value);
+      if (this.#writeBack) this.#table.set(key, this.#name, map);
       return;
     }
     const cell = map.get(mapKey) as TtlCell<MV> | undefined;
+    if (this.#writeBack) this.#table.set(key, this.#name, map);
     if (cell === undefined) map.set(mapKey, { v: value, at: this.#store.nowMs });
     else {
       cell.v = value;
@@ -137,7 +142,9 @@ export class HeapMapState<K, MK, MV> implements MapState<MK, MV> {
   }
 
   #remove(key: K, map: Map<MK, unknown>, mapKey: MK): void {
-    if (map.delete(mapKey) && map.size === 0) this.#table.delete(key, this.#name);
+    if (!map.delete(mapKey)) return;
+    if (map.size === 0) this.#table.delete(key, this.#name);
+    else if (this.#writeBack) this.#table.set(key, this.#name, map);
   }
 }
 
@@ -153,7 +160,7 @@ function pruneMap(map: Map<unknown, unknown>, ttlMs: number, nowMs: number): num
 }
 
 /** Remove every entry of state `name` that expired by `nowMs`, and maps left empty. */
-export function expireMaps<K>(table: HeapTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
+export function expireMaps<K>(table: KeyedTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
   const dead: K[] = [];
   for (const [key, map] of table.entries(name)) if (pruneMap(map as Map<unknown, unknown>, ttlMs, nowMs) === 0) dead.push(key);
   for (const key of dead) table.delete(key, name);

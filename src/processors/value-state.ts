@@ -1,4 +1,4 @@
-import type { HeapTable } from '../state/heap-table.js';
+import type { KeyedTable } from '../state/keyed-state.js';
 import type { KeyedStateStore, TtlCell } from './keyed-state-store.js';
 
 /**
@@ -24,12 +24,12 @@ export interface ValueState<V> {
 }
 
 /**
- * {@link ValueState} over the operator's heap table (namespace = state name). Stored as the value
+ * {@link ValueState} over the operator's table (heap or LevelDB) (namespace = state name). Stored as the value
  * itself, or as a {@link TtlCell} when the state has a TTL.
  */
 export class HeapValueState<K, V> implements ValueState<V> {
   readonly #store: KeyedStateStore<K>;
-  readonly #table: HeapTable<K, string, unknown>;
+  readonly #table: KeyedTable<K, string, unknown>;
   readonly #name: string;
   readonly #ttlMs: number | undefined;
 
@@ -78,7 +78,7 @@ export class HeapValueState<K, V> implements ValueState<V> {
 }
 
 /** Remove every value of state `name` that expired by `nowMs` (periodic TTL cleanup). */
-export function expireValues<K>(table: HeapTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
+export function expireValues<K>(table: KeyedTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
   const dead: K[] = [];
   for (const [key, cell] of table.entries(name)) if (nowMs - (cell as TtlCell<unknown>).at >= ttlMs) dead.push(key);
   for (const key of dead) table.delete(key, name);

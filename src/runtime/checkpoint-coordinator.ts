@@ -1,12 +1,13 @@
 import { serialize } from 'node:v8';
 import { createHash } from 'node:crypto';
 import type { Clock } from './clock.js';
-import type { CheckpointMeta, CheckpointStorage } from './checkpoint-storage.js';
+import type { CheckpointMeta, CheckpointStorage, StateOp } from './checkpoint-storage.js';
 import { CheckpointError, describe } from './errors.js';
 import type { JobRun } from './job-runner.js';
 import { isTransactional } from './sink.js';
 import type { SourceSnapshot } from './source-stage.js';
 import type { CheckpointAcks } from './stage-context.js';
+import { StateDelta } from './state-delta.js';
 
 /**
  * Something that happened to a checkpoint, for logs, metrics and traces. Emitted synchronously
@@ -188,12 +189,17 @@ export class CheckpointCoordinator implements CheckpointAcks {
     const run = this.#run!;
     const options = this.#options;
     const entries = new Map<string, Uint8Array>();
-    const steps: Record<string, { bytes: number; hash: string; kind: string }> = {};
+    const steps: Record<string, { bytes: number; hash: string; kind: string; external?: boolean }> = {};
+    // Changes of the shared state store (LevelDB backends): written with the entries, atomically.
+    const deltas: Array<readonly StateOp[]> = [];
     const positions: Record<string, unknown> = {};
     const sourceNames = new Set(run.sources.map((s) => s.name));
     const sinkNames = new Set(run.sinks.map((s) => s.name));
     let bytes = 0;
-    for (const [step, snapshot] of pending.acks) {
+    for (const [step, ack] of pending.acks) {
+      const external = ack instanceof StateDelta;
+      const snapshot = external ? ack.snapshot : ack;
+      if (external) deltas.push(ack.ops);
       let data: Buffer;
       try {
         data = serialize(snapshot);
@@ -205,6 +211,7 @@ export class CheckpointCoordinator implements CheckpointAcks {
         bytes: data.byteLength,
         hash: createHash('sha1').update(data).digest('hex'),
         kind: sourceNames.has(step) ? 'source' : sinkNames.has(step) ? 'sink' : 'operator',
+        ...(external ? { external: true } : {}),
       };
       bytes += data.byteLength;
       if (sourceNames.has(step)) positions[step] = (snapshot as SourceSnapshot).position;
@@ -220,7 +227,7 @@ export class CheckpointCoordinator implements CheckpointAcks {
       positions,
       bytes,
     };
-    await options.storage.write(meta, entries);
+    await options.storage.write(meta, entries, deltas.length === 1 ? deltas[0] : deltas.flat());
     const commitStart = options.clock.now();
     for (const sink of run.sinks) {
       const txn = pending.acks.get(sink.name);

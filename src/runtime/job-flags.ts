@@ -10,6 +10,7 @@ export interface JobFlags {
   checkpointInterval?: number;
   fresh?: boolean;
   from?: number;
+  stateBackend?: string;
   metricsPort?: number;
   metricsHost?: string;
 }
@@ -28,6 +29,7 @@ export const JOB_FLAGS: readonly FlagSpec[] = [
   { name: '--checkpoint-interval', key: 'checkpointInterval', value: 'integer', help: 'take a checkpoint every <n> ms (turns checkpoints on)' },
   { name: '--fresh', key: 'fresh', value: 'none', help: 'ignore and delete existing checkpoints: start from the beginning' },
   { name: '--from', key: 'from', value: 'integer', help: 'resume from checkpoint <n> instead of the latest' },
+  { name: '--state-backend', key: 'stateBackend', value: 'string', help: "default state backend of keyed steps: heap | leveldb (default heap)" },
   { name: '--batch-size', key: 'batchSize', value: 'integer', help: 'records per batch read from sources (default 1024)' },
   { name: '--log-level', key: 'logLevel', value: 'string', help: `${LOG_LEVELS.join(' | ')} (default info on a terminal, warn otherwise)` },
   { name: '--metrics-port', key: 'metricsPort', value: 'integer', help: 'serve /metrics, /healthz and /readyz on port <n>' },

@@ -5,6 +5,8 @@ import { DEAD_LETTER_TAG, asStepError, toDeadLetter } from './error-policy.js';
 import { AbortedError, ConfigError, WeirError } from './errors.js';
 import { portKey, type GraphNode, type JobGraph, type NodeId, type OperatorNode, type Port } from './graph.js';
 import type { OperatorContext } from './operator.js';
+import type { StateKv } from './checkpoint-storage.js';
+import type { StateBackendName } from './run-options.js';
 import { OutChannel } from './out-channel.js';
 import { SinkStage } from './sink-stage.js';
 import { SourceStage } from './source-stage.js';
@@ -26,6 +28,10 @@ export interface RuntimeSettings {
   readonly signal?: AbortSignal;
   /** Fuse adjacent stateless operators (default true). */
   readonly chaining?: boolean;
+  /** Default state backend of keyed steps (default 'heap'). */
+  readonly stateBackend?: StateBackendName;
+  /** The checkpoint storage's shared state store (checkpoints on). */
+  readonly stateKv?: StateKv;
 }
 
 /** Counters of one step at one moment. */
@@ -347,6 +353,8 @@ export class JobRun {
         out.side(DEAD_LETTER_TAG, [toDeadLetter(record, cause, name, source)], [timestamp]);
       },
       registerProcessingTimer: schedule,
+      stateBackend: this.#settings.stateBackend,
+      stateKv: this.#settings.stateKv,
       countDropped(n, reason) {
         if (reason === 'late') counters.lateDropped += n;
         else counters.skipped += n;

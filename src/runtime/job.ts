@@ -1,6 +1,6 @@
 import { deserialize } from 'node:v8';
 import { CheckpointCoordinator, type CheckpointEvent } from './checkpoint-coordinator.js';
-import type { CheckpointMeta, CheckpointStorage } from './checkpoint-storage.js';
+import type { CheckpointMeta, CheckpointStorage, StateKv } from './checkpoint-storage.js';
 import { CheckpointError, ConfigError } from './errors.js';
 import type { JobGraph } from './graph.js';
 import { jobFlagsHelp, parseJobFlags, type JobFlags } from './job-flags.js';
@@ -64,6 +64,7 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
     checkpointInterval: flags.checkpointInterval ?? options.checkpointInterval,
     fresh: flags.fresh ?? options.fresh,
     from: flags.from ?? options.from,
+    stateBackend: (flags.stateBackend as RunOptions['stateBackend']) ?? options.stateBackend,
     logLevel: flags.logLevel ?? options.logLevel,
     metrics: metricsFromFlags(flags, options.metrics),
   };
@@ -94,7 +95,7 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
     await observer.start();
     const cp = resolved.checkpoints;
     if (cp === undefined) {
-      run = buildRun(graph, resolved, new Map(), undefined);
+      run = buildRun(graph, resolved, new Map(), undefined, undefined);
       observer.attach(run, undefined);
       return;
     }
@@ -118,7 +119,7 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
         },
         onFailure: (err) => run?.fail(err),
       });
-      run = buildRun(graph, resolved, restore.states, coordinator);
+      run = buildRun(graph, resolved, restore.states, coordinator, storage.stateKv?.());
       observer.attach(run, cp);
       coordinator.attach(run);
     } catch (err) {
@@ -182,8 +183,16 @@ export function startJob(graph: JobGraph, options: RunOptions, env: JobEnvironme
   return handle;
 }
 
-function buildRun(graph: JobGraph, resolved: ResolvedRunOptions, restored: Map<string, unknown>, coordinator: CheckpointCoordinator | undefined): JobRun {
+function buildRun(
+  graph: JobGraph,
+  resolved: ResolvedRunOptions,
+  restored: Map<string, unknown>,
+  coordinator: CheckpointCoordinator | undefined,
+  stateKv: StateKv | undefined,
+): JobRun {
   return new JobRun(graph, {
+    stateBackend: resolved.stateBackend,
+    stateKv,
     batchSize: resolved.batchSize,
     bufferBatches: resolved.bufferBatches,
     clock: resolved.clock,
@@ -226,12 +235,28 @@ async function restoreCheckpoint(
       observer.checkpointSkipped(err);
       continue;
     }
+    checkLatestForExternalState(graph, meta, all.at(-1)!);
     const states = new Map<string, unknown>();
     for (const [step, bytes] of entries) states.set(step, deserialize(bytes));
     checkCompatible(graph, meta, states, cp.allowNonRestoredState);
     return { meta, states, nextId };
   }
   return { meta: undefined, states: new Map(), nextId };
+}
+
+/**
+ * A step whose state lives in the shared state store (LevelDB backend) can only resume from the
+ * latest complete checkpoint: the store holds that checkpoint's state and no older one.
+ */
+function checkLatestForExternalState(graph: JobGraph, meta: CheckpointMeta, latest: CheckpointMeta): void {
+  if (meta.id === latest.id) return;
+  const external = Object.entries(meta.steps).filter(([, info]) => info.external === true).map(([step]) => step);
+  if (external.length === 0) return;
+  throw new CheckpointError(
+    `job "${graph.job}": cannot resume from checkpoint ${meta.id}: the state of ${external.map((s) => `step "${s}"`).join(', ')} is in the LevelDB state backend, ` +
+      `which holds only the latest checkpoint (${latest.id}); resume from ${latest.id}, or start over with --fresh`,
+    { step: external[0] },
+  );
 }
 
 function checkCompatible(graph: JobGraph, meta: CheckpointMeta, states: Map<string, unknown>, allowNonRestored: boolean): void {

@@ -1,4 +1,6 @@
+import type { StateKv } from './checkpoint-storage.js';
 import type { Batch } from './elements.js';
+import type { StateBackendName } from './run-options.js';
 
 /**
  * Where an operator sends what it produces. Calls are made inside the operator's own
@@ -47,6 +49,13 @@ export interface OperatorContext {
   registerProcessingTimer(timeMs: number): void;
   /** Count records this step dropped on purpose (late data without a late output…). */
   countDropped(n: number, reason: 'late' | 'skipped'): void;
+  /** The run's default state backend for keyed state (a step's own option wins). Absent: `'heap'`. */
+  readonly stateBackend?: StateBackendName;
+  /**
+   * The checkpoint storage's shared state store, for state backends that keep state outside the
+   * heap. Absent when checkpoints are off (such a backend then uses a temporary store).
+   */
+  readonly stateKv?: StateKv;
 }
 
 /**

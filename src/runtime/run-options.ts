@@ -2,6 +2,9 @@ import { systemClock, type Clock } from './clock.js';
 import { ConfigError, show } from './errors.js';
 import { parseLogLevel, type LogLevel, type LogSink } from './observability/logger.js';
 
+/** Where keyed state lives: the JS heap, or LevelDB with a bounded in-memory cache. */
+export type StateBackendName = 'heap' | 'leveldb';
+
 /**
  * Options of `.run()` / `.start()`. Every field is optional; command-line flags given to the job
  * script override the matching fields.
@@ -37,6 +40,11 @@ export interface RunOptions {
   checkpointInterval?: number;
   /** Where checkpoints are kept. Default `./.weir/<job>`. Giving it turns checkpoints on (every 10 s by default). */
   stateDir?: string;
+  /**
+   * Default state backend of keyed `process` steps (a step's own `stateBackend` option wins):
+   * `'heap'` (default) or `'leveldb'` (state larger than memory; see README, Checkpoints and recovery).
+   */
+  stateBackend?: StateBackendName;
   /** Complete checkpoints kept; older ones are pruned. Default 3. */
   keepCheckpoints?: number;
   /** Ignore and delete existing checkpoints: start from the beginning. */
@@ -98,6 +106,7 @@ export interface ResolvedRunOptions {
   readonly handleSignals: boolean;
   readonly signal: AbortSignal | undefined;
   readonly chaining: boolean;
+  readonly stateBackend: StateBackendName;
   readonly logLevel: LogLevel;
   readonly logger: LogSink | undefined;
   /** Where the metrics server listens, or undefined when metrics are off. */
@@ -143,9 +152,24 @@ export function resolveRunOptions(
     handleSignals: options.handleSignals ?? asScript,
     signal: options.signal,
     chaining: options.chaining ?? true,
+    stateBackend: resolveStateBackend(options.stateBackend, 'run options: stateBackend'),
     ...resolveObservability(options, asScript, where),
     checkpoints: resolveCheckpoints(options, job),
   };
+}
+
+/**
+ * Check a state backend name; `undefined` gives `'heap'`. Throws a {@link ConfigError} naming `what`.
+ *
+ * @example
+ * ```ts
+ * resolveStateBackend('leveldb', 'run options: stateBackend'); // 'leveldb'
+ * ```
+ */
+export function resolveStateBackend(value: unknown, what: string): StateBackendName {
+  if (value === undefined) return 'heap';
+  if (value !== 'heap' && value !== 'leveldb') throw new ConfigError(`${what} must be 'heap' or 'leveldb', got ${show(value)}`);
+  return value;
 }
 
 function resolveObservability(

@@ -23,10 +23,10 @@ export interface KeyedTable<K, N, V> {
   /** Number of (key, ns) values held. */
   readonly size: number;
   /**
-   * Make `keys` of namespace `ns` available to synchronous `get`. Heap tables return `undefined`
-   * at once; a disk-backed table may return a promise, which the caller awaits once per batch.
+   * Make every (key, ns) of `keys` × `namespaces` available to synchronous `get`. Heap tables have
+   * none; a disk-backed table may return a promise, which the caller awaits once per batch.
    */
-  prefetch?(keys: readonly K[], ns: N): void | Promise<void>;
+  prefetch?(keys: readonly K[], namespaces: readonly N[]): void | Promise<void>;
 }
 
 /** What a table's checkpoint snapshot holds: its entries, namespace by namespace. */

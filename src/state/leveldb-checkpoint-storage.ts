@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import type { CheckpointMeta, CheckpointStorage } from '../runtime/checkpoint-storage.js';
+import type { CheckpointMeta, CheckpointStorage, StateKv, StateOp } from '../runtime/checkpoint-storage.js';
 import { CheckpointError } from '../runtime/errors.js';
+import { LevelStateKv } from './level-state-kv.js';
 
 const META = 'meta/';
 const DATA = 'data/';
+/** Ops added to the batch between yields to the event loop, so a large state delta does not stall the stream. */
+const OPS_PER_SLICE = 20_000;
 
 /** Fixed-width id so LevelDB's byte order is numeric order. */
 function pad(id: number): string {
@@ -22,6 +25,8 @@ export function entryHash(bytes: Uint8Array): string {
  * Keys: `data/<id>/<step>` for each step's serialized snapshot and `meta/<id>` for the metadata;
  * both go in one atomic, synced batch, so a checkpoint is complete exactly when `meta/<id>` exists.
  * LevelDB allows one process at a time: a second job on the same directory fails to open.
+ * LevelDB-backed keyed state lives in the same database under `state/` ({@link stateKv}); its
+ * changes go in the checkpoint's batch, so it always equals the latest complete checkpoint.
  *
  * @example
  * ```ts
@@ -69,8 +74,16 @@ export class LevelCheckpointStorage implements CheckpointStorage {
     return out.sort((a, b) => a.id - b.id);
   }
 
-  async write(meta: CheckpointMeta, entries: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  async write(meta: CheckpointMeta, entries: ReadonlyMap<string, Uint8Array>, stateOps?: readonly StateOp[]): Promise<void> {
     const batch = this.#db.batch();
+    if (stateOps !== undefined) {
+      for (let i = 0; i < stateOps.length; i++) {
+        const op = stateOps[i];
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+        if (i % OPS_PER_SLICE === OPS_PER_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
     for (const [step, bytes] of entries) batch.put(`${DATA}${pad(meta.id)}/${step}`, bytes);
     batch.put(`${META}${pad(meta.id)}`, Buffer.from(JSON.stringify(meta)));
     await batch.write({ sync: true });
@@ -110,6 +123,11 @@ export class LevelCheckpointStorage implements CheckpointStorage {
     }
     if (n > 0) await batch.write();
     else await batch.close();
+  }
+
+  /** The shared state store (keys under `state/`), in this database. */
+  stateKv(): StateKv {
+    return new LevelStateKv(this.#db);
   }
 
   async clear(): Promise<void> {

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { committedRecords, tempDir } from '../support/files.js';
+import { kafkaUnavailable, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.js';
+
+const { Kafka, logLevel } = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
+const job = fileURLToPath(new URL('../fixtures/kafka-crash-job.js', import.meta.url));
+/** SIGKILLs per run; raise with WEIR_KAFKA_CRASH_KILLS for a soak. Each restart rejoins the group (3–6 s on the mock). */
+const KILLS = Number(process.env.WEIR_KAFKA_CRASH_KILLS ?? 8);
+const COUNT = 150_000;
+const PARTITIONS = 4;
+
+/**
+ * Clicks with event time in the Kafka timestamp: record i at 5·i ms, up to 1.5 s early, spread
+ * over the partitions round robin, so each partition is out of order by at most 1.5 s.
+ */
+async function produceClicks(brokers: string[], topic: string, count: number): Promise<void> {
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  try {
+    for (let i = 0; i < count; i += 5000) {
+      const messages = [];
+      for (let j = i; j < Math.min(count, i + 5000); j++) {
+        const user = `u${random(40)}`;
+        const t = 1_700_000_000_000 + j * 5 - random(300) * 5;
+        messages.push({ partition: j % PARTITIONS, key: user, value: JSON.stringify({ user, amount: random(100), t }), timestamp: String(t) });
+      }
+      await producer.send({ topic, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Lines of the committed output as a sorted multiset. */
+function output(dir: string): string[] {
+  return committedRecords(dir)
+    .map((r) => JSON.stringify(r))
+    .sort();
+}
+
+const unavailable = await kafkaUnavailable();
+
+describe.skipIf(unavailable !== undefined)(`Kafka → window → file, exactly-once under SIGKILL${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let broker: KafkaBroker;
+  const tmp = tempDir('weir-kafka-crash-');
+
+  beforeAll(async () => {
+    broker = await startKafkaBroker({ topics: { clicks: PARTITIONS } });
+    await produceClicks(broker.brokers, 'clicks', COUNT);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+    tmp.cleanup();
+  });
+
+  /** Run the job; with `killAfterMs`, SIGKILL it that long after it started reading. */
+  function run(groupId: string, outDir: string, stateDir: string, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+    const child = spawn(process.execPath, [job, broker.brokers.join(','), 'clicks', groupId, outDir, '--state-dir', stateDir, '--checkpoint-interval', '40'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      if (killAfterMs !== undefined && timer === undefined && d.toString().includes('reading')) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    });
+    return once(child, 'exit').then(([code, signal]) => {
+      clearTimeout(timer);
+      return { code: code as number | null, signal: signal as string | null, stderr };
+    });
+  }
+
+  it(`killed ${KILLS} times at random moments while reading, the committed output equals an uninterrupted run`, async () => {
+    const clean = await run('clean', `${tmp.dir}/clean-out`, `${tmp.dir}/clean-state`);
+    expect(clean.stderr).toBe('');
+    expect(clean.code).toBe(0);
+    const expected = output(`${tmp.dir}/clean-out`);
+    expect(expected.length).toBeGreaterThan(1000);
+    expect(committedRecords<{ n: number }>(`${tmp.dir}/clean-out`).reduce((s, r) => s + r.n, 0)).toBe(COUNT);
+
+    let kills = 0;
+    let seed = 4242;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let episode = 0; kills < KILLS; episode++) {
+      expect(episode).toBeLessThan(KILLS);
+      const outDir = `${tmp.dir}/crash-out-${episode}`;
+      const stateDir = `${tmp.dir}/crash-state-${episode}`;
+      const groupId = `crash-${episode}`;
+      for (let attempt = 0; ; attempt++) {
+        expect(attempt).toBeLessThan(50);
+        const killAt = attempt < KILLS ? Math.floor(random() * 1200) : undefined;
+        const result = await run(groupId, outDir, stateDir, killAt);
+        if (result.signal === 'SIGKILL') {
+          kills++;
+          // What is visible after a crash is part of the right answer: nothing duplicated, nothing wrong.
+          const partial = output(outDir);
+          expect(new Set(partial).size).toBe(partial.length);
+          const allowed = new Set(expected);
+          for (const line of partial) expect(allowed.has(line)).toBe(true);
+          continue;
+        }
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        break;
+      }
+      expect(output(outDir)).toEqual(expected);
+    }
+    expect(kills).toBeGreaterThanOrEqual(KILLS);
+  }, 600_000);
+});
