@@ -5,6 +5,7 @@ import { CheckpointError, ConfigError, ConnectorError, RecordError, UserFunction
 import { isTransactional, type Sink, type SinkContext, type SinkWriter, type TransactionalWriter } from '../runtime/sink.js';
 import { ConnectionRetry, type ConnectionStats, type ReconnectOptions, type ReconnectSettings } from '../connectors/connection-retry.js';
 import { postgresConnection, type PostgresClientLike, type PostgresConnection, type PostgresEndpoint } from '../connectors/postgres/postgres-connection.js';
+import { PostgresClientSlot } from '../connectors/postgres/postgres-client-slot.js';
 import { MAX_PARAMS, postgresSql, type UpsertSpec } from '../connectors/postgres/postgres-sql.js';
 
 /** Options of {@link postgresSink}. */
@@ -221,9 +222,8 @@ class PostgresSinkWriter<T> implements TransactionalWriter<T, PostgresSinkTxn> {
   readonly #step: string;
   readonly #retry: ConnectionRetry;
   #pg: PgModule | undefined;
-  #client: PostgresClientLike | undefined;
+  #slot: PostgresClientSlot | undefined;
   /** The connection reported an error: replace it before the next statement. */
-  #broken = false;
   #dead: SinkWriter<DeadLetter> | undefined;
   #lineage = '';
   /** Column values of the rows written since the last barrier, row after row. */
@@ -341,10 +341,8 @@ class PostgresSinkWriter<T> implements TransactionalWriter<T, PostgresSinkTxn> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
     try {
-      await client?.end().catch(() => undefined);
+      await this.#slot?.end();
     } finally {
       await this.#dead?.close?.();
     }
@@ -497,31 +495,17 @@ class PostgresSinkWriter<T> implements TransactionalWriter<T, PostgresSinkTxn> {
     );
   }
 
-  async #connect(): Promise<PostgresClientLike> {
-    if (this.#client !== undefined && !this.#broken) return this.#client;
-    this.#drop();
-    const client = new this.#pg!.Client({ ...this.#s.endpoint.config, application_name: `weir ${this.#ctx.job}/${this.#step}`.slice(0, 63) });
-    // An idle connection the server closes emits 'error': note it, use a new one next time.
-    client.on('error', () => {
-      if (this.#client === client) this.#broken = true;
-    });
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    this.#client = client;
-    this.#broken = false;
-    return client;
+  #connect(): Promise<PostgresClientLike> {
+    this.#slot ??= new PostgresClientSlot(
+      () => new this.#pg!.Client({ ...this.#s.endpoint.config, application_name: `weir ${this.#ctx.job}/${this.#step}`.slice(0, 63) }),
+    );
+    return this.#slot.get();
   }
 
   #drop(): void {
-    const client = this.#client;
-    this.#client = undefined;
-    this.#broken = false;
-    if (client !== undefined) client.end().catch(() => undefined);
+    this.#slot?.drop();
   }
+
 }
 
 /** Values node-postgres and the v8 serializer both take as they are. */

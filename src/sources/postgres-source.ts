@@ -2,6 +2,7 @@ import { CheckpointError, ConfigError, ConnectorError, describe, show } from '..
 import type { Source, SourceChunk, SourceContext, SourceProgress, SourceReader } from '../runtime/source.js';
 import { ConnectionRetry, type ConnectionStats, type ReconnectOptions, type ReconnectSettings } from '../connectors/connection-retry.js';
 import { postgresConnection, type PostgresClientLike, type PostgresConnection, type PostgresEndpoint } from '../connectors/postgres/postgres-connection.js';
+import { PostgresClientSlot } from '../connectors/postgres/postgres-client-slot.js';
 
 /** Options of {@link postgresSource}. */
 export interface PostgresSourceOptions {
@@ -119,8 +120,7 @@ class PostgresSourceReader<T> implements SourceReader<T> {
   readonly #ctx: SourceContext;
   readonly #retry: ConnectionRetry;
   #pg: PgModule | undefined;
-  #client: PostgresClientLike | undefined;
-  #broken = false;
+  #slot: PostgresClientSlot | undefined;
   #after: unknown;
   #rows = 0;
   #pages = 0;
@@ -165,9 +165,7 @@ class PostgresSourceReader<T> implements SourceReader<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
-    await client?.end().catch(() => undefined);
+    await this.#slot?.end();
   }
 
   async #page(limit: number): Promise<SourceChunk<T> | null> {
@@ -205,31 +203,18 @@ class PostgresSourceReader<T> implements SourceReader<T> {
     return { records: rows as T[] };
   }
 
-  async #connect(): Promise<PostgresClientLike> {
-    if (this.#closed) throw new ConnectorError(this.#ctx.name, 'the source is closed', { retryable: false });
-    if (this.#client !== undefined && !this.#broken) return this.#client;
-    this.#drop();
-    const client = new this.#pg!.Client({ ...this.#s.endpoint.config, application_name: `weir ${this.#ctx.job}/${this.#ctx.name}`.slice(0, 63) });
-    client.on('error', () => {
-      if (this.#client === client) this.#broken = true;
-    });
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    this.#client = client;
-    this.#broken = false;
-    return client;
+  #connect(): Promise<PostgresClientLike> {
+    if (this.#closed) return Promise.reject(new ConnectorError(this.#ctx.name, 'the source is closed', { retryable: false }));
+    this.#slot ??= new PostgresClientSlot(
+      () => new this.#pg!.Client({ ...this.#s.endpoint.config, application_name: `weir ${this.#ctx.job}/${this.#ctx.name}`.slice(0, 63) }),
+    );
+    return this.#slot.get();
   }
 
   #drop(): void {
-    const client = this.#client;
-    this.#client = undefined;
-    this.#broken = false;
-    if (client !== undefined) client.end().catch(() => undefined);
+    this.#slot?.drop();
   }
+
 }
 
 function checkPosition(value: unknown, step: string): PostgresSourcePosition | undefined {
