@@ -1,13 +1,14 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../runtime/clock.js';
-import { batch as makeBatch, type Batch } from '../runtime/elements.js';
+import type { Batch } from '../runtime/elements.js';
 import type { DeadLetter } from '../runtime/error-policy.js';
 import { CheckpointError, ConfigError, ConnectorError, RecordError, UserFunctionError, describe, show } from '../runtime/errors.js';
-import { isTransactional, type Sink, type SinkContext, type SinkWriter, type TransactionalWriter } from '../runtime/sink.js';
+import type { Sink, SinkContext, SinkWriter, TransactionalWriter } from '../runtime/sink.js';
 import { CircuitBreaker, circuitBreakerOptions, type CircuitBreakerOptions } from '../connectors/http/circuit-breaker.js';
 import type { HttpFailure } from '../connectors/http/http-failure.js';
 import { httpOptions, type HttpAuth } from '../connectors/http/http-options.js';
 import { HttpRequester } from '../connectors/http/http-requester.js';
+import { DeadLetterOutput } from './dead-letter-output.js';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { recordLinks, traceCall } from '../runtime/observability/tracing.js';
 import { injectContext } from '../runtime/observability/trace-context.js';
@@ -218,7 +219,7 @@ class HttpSinkWriter<T> implements TransactionalWriter<T, HttpSinkTxn> {
   readonly #target: string;
   #pool: Dispatcher | undefined;
   #requester: HttpRequester | undefined;
-  #dead: SinkWriter<DeadLetter> | undefined;
+  #dead: DeadLetterOutput | undefined;
   /** Sequence number of the next input record; restored from the checkpoint. */
   #sequence = 0;
   #deadLettered = 0;
@@ -252,10 +253,8 @@ class HttpSinkWriter<T> implements TransactionalWriter<T, HttpSinkTxn> {
       limiter: s.ratePerSec === undefined ? undefined : new RateLimiter(s.ratePerSec, WHAT),
     });
     if (s.deadLetters !== undefined) {
-      const inner = txns.filter((t) => t.deadLetters !== undefined).map((t) => t.deadLetters);
-      const restored = inner.length === 0 ? undefined : Array.isArray(this.#ctx.restored) ? inner : inner[0];
       try {
-        this.#dead = await s.deadLetters.open({ ...this.#ctx, restored });
+        this.#dead = await DeadLetterOutput.open(s.deadLetters, this.#ctx, txns.map((t) => t.deadLetters));
       } catch (err) {
         await this.close();
         throw err;
@@ -279,25 +278,20 @@ class HttpSinkWriter<T> implements TransactionalWriter<T, HttpSinkTxn> {
   }
 
   async preCommit(checkpointId: number): Promise<HttpSinkTxn> {
-    const dead = this.#dead;
-    const deadTxn = dead !== undefined && isTransactional(dead) ? await dead.preCommit(checkpointId) : undefined;
+    const deadTxn = await this.#dead?.preCommit(checkpointId);
     return deadTxn === undefined ? { checkpointId, sequence: this.#sequence } : { checkpointId, sequence: this.#sequence, deadLetters: deadTxn };
   }
 
   async commit(txn: HttpSinkTxn): Promise<void> {
-    const dead = this.#dead;
-    const checked = checkTxn(txn, this.#step);
-    if (dead !== undefined && isTransactional(dead) && checked.deadLetters !== undefined) await dead.commit(checked.deadLetters);
+    await this.#dead?.commit(checkTxn(txn, this.#step).deadLetters);
   }
 
   async abort(txn: HttpSinkTxn): Promise<void> {
-    const dead = this.#dead;
-    const checked = checkTxn(txn, this.#step);
-    if (dead !== undefined && isTransactional(dead) && checked.deadLetters !== undefined) await dead.abort(checked.deadLetters);
+    await this.#dead?.abort(checkTxn(txn, this.#step).deadLetters);
   }
 
   async flush(): Promise<void> {
-    await this.#dead?.flush?.();
+    await this.#dead?.flush();
   }
 
   async close(): Promise<void> {
@@ -309,7 +303,7 @@ class HttpSinkWriter<T> implements TransactionalWriter<T, HttpSinkTxn> {
       // Nothing is in flight after a normal end (writes are awaited); after a failure, cut it.
       await pool?.destroy();
     } finally {
-      await this.#dead?.close?.();
+      await this.#dead?.close();
     }
   }
 
@@ -356,7 +350,7 @@ class HttpSinkWriter<T> implements TransactionalWriter<T, HttpSinkTxn> {
     }
     this.#sequence = first + n;
     if (dead.length > 0) {
-      await this.#dead!.write(makeBatch(dead, deadTimes, b.source));
+      await this.#dead!.write(dead, deadTimes, b.source);
       this.#deadLettered += dead.length;
     }
   }

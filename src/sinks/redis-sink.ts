@@ -1,9 +1,10 @@
 import type { Batch } from '../runtime/elements.js';
 import type { DeadLetter } from '../runtime/error-policy.js';
 import { CheckpointError, ConfigError, RecordError, UserFunctionError, WeirError, describe, show } from '../runtime/errors.js';
-import { isTransactional, type Sink, type SinkContext, type SinkWriter, type TransactionalWriter } from '../runtime/sink.js';
+import type { Sink, SinkContext, SinkWriter, TransactionalWriter } from '../runtime/sink.js';
 import { ConnectionRetry, type ConnectionStats, type ReconnectOptions, type ReconnectSettings } from '../connectors/connection-retry.js';
 import { redisConnection, type RedisClientLike, type RedisConnection, type RedisEndpoint } from '../connectors/redis/redis-connection.js';
+import { DeadLetterOutput } from './dead-letter-output.js';
 
 /** A value Redis stores: strings as they are, numbers as decimal text, Buffers as bytes. */
 export type RedisValue = string | number | Buffer;
@@ -209,7 +210,7 @@ class RedisSinkWriter<T> implements TransactionalWriter<T, RedisSinkTxn> {
   readonly #step: string;
   readonly #retry: ConnectionRetry;
   #client: RedisClientLike | undefined;
-  #dead: SinkWriter<DeadLetter> | undefined;
+  #dead: DeadLetterOutput | undefined;
   #written = 0;
   #duplicates = 0;
   #deadLettered = 0;
@@ -235,9 +236,9 @@ class RedisSinkWriter<T> implements TransactionalWriter<T, RedisSinkTxn> {
       await client.call('PING', []);
     }, redisConnection.decide);
     if (this.#s.deadLetters !== undefined) {
+      // The newest restored transaction carries the dead-letter sink's state.
       const txns = restoredTxns(this.#ctx.restored, this.#step).filter((t) => t.deadLetters !== undefined);
-      const restored = txns.length === 0 ? undefined : txns[txns.length - 1].deadLetters;
-      this.#dead = await this.#s.deadLetters.open({ ...this.#ctx, restored });
+      this.#dead = await DeadLetterOutput.open(this.#s.deadLetters, this.#ctx, txns.slice(-1).map((t) => t.deadLetters));
     }
   }
 
@@ -252,25 +253,20 @@ class RedisSinkWriter<T> implements TransactionalWriter<T, RedisSinkTxn> {
   }
 
   async preCommit(checkpointId: number): Promise<RedisSinkTxn> {
-    const dead = this.#dead;
-    const deadTxn = dead !== undefined && isTransactional(dead) ? await dead.preCommit(checkpointId) : undefined;
+    const deadTxn = await this.#dead?.preCommit(checkpointId);
     return deadTxn === undefined ? { checkpointId } : { checkpointId, deadLetters: deadTxn };
   }
 
   async commit(txn: RedisSinkTxn): Promise<void> {
-    const dead = this.#dead;
-    const checked = checkTxn(txn, this.#step);
-    if (dead !== undefined && isTransactional(dead) && checked.deadLetters !== undefined) await dead.commit(checked.deadLetters);
+    await this.#dead?.commit(checkTxn(txn, this.#step).deadLetters);
   }
 
   async abort(txn: RedisSinkTxn): Promise<void> {
-    const dead = this.#dead;
-    const checked = checkTxn(txn, this.#step);
-    if (dead !== undefined && isTransactional(dead) && checked.deadLetters !== undefined) await dead.abort(checked.deadLetters);
+    await this.#dead?.abort(checkTxn(txn, this.#step).deadLetters);
   }
 
   async flush(): Promise<void> {
-    await this.#dead?.flush?.();
+    await this.#dead?.flush();
   }
 
   async close(): Promise<void> {
@@ -278,7 +274,7 @@ class RedisSinkWriter<T> implements TransactionalWriter<T, RedisSinkTxn> {
     this.#closed = true;
     this.#client?.disconnect(false);
     this.#client = undefined;
-    await this.#dead?.close?.();
+    await this.#dead?.close();
   }
 
   async #write(b: Batch<T>): Promise<void> {
@@ -303,7 +299,7 @@ class RedisSinkWriter<T> implements TransactionalWriter<T, RedisSinkTxn> {
       await this.#send(commands, fail);
     }
     if (dead.length > 0) {
-      await this.#dead!.write({ kind: 'batch', records: dead, timestamps: deadTimes, source: b.source });
+      await this.#dead!.write(dead, deadTimes, b.source);
       this.#deadLettered += dead.length;
     }
   }
