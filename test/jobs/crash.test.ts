@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { committedRecords, tempDir } from '../support/files.js';
+import { tempDir } from '../support/files.js';
+import { committedLines, crashEpisodes } from '../support/crash-episodes.js';
 
 const job = fileURLToPath(new URL('../fixtures/crash-job.js', import.meta.url));
 /** SIGKILLs per run; the soak script (`npm run soak`) raises it with WEIR_CRASH_KILLS. */
@@ -26,12 +27,7 @@ function run(outDir: string, stateDir: string, killAfterMs?: number): Promise<{ 
   });
 }
 
-/** Lines of the committed output as a sorted multiset. */
-function output(dir: string): string[] {
-  return committedRecords(dir)
-    .map((r) => JSON.stringify(r))
-    .sort();
-}
+const output = committedLines;
 
 describe('exactly-once under SIGKILL', () => {
   it(`killed ${KILLS} times at random moments, the committed output equals an uninterrupted run`, async () => {
@@ -41,34 +37,15 @@ describe('exactly-once under SIGKILL', () => {
     const expected = output(`${tmp.dir}/clean-out`);
     expect(expected.length).toBeGreaterThan(1000);
 
-    // Episodes: each starts from nothing and is killed again and again until a run finishes on its
-    // own; its committed output must then equal the clean run's. Episodes repeat until enough kills.
-    let kills = 0;
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    for (let episode = 0; kills < KILLS; episode++) {
-      expect(episode).toBeLessThan(KILLS * 4);
-      const outDir = `${tmp.dir}/crash-out-${episode}`;
-      const stateDir = `${tmp.dir}/crash-state-${episode}`;
-      for (let attempt = 0; ; attempt++) {
-        expect(attempt).toBeLessThan(200);
-        const killAt = attempt < 40 ? 150 + Math.floor(random() * 500) : undefined;
-        const result = await run(outDir, stateDir, killAt);
-        if (result.signal === 'SIGKILL') {
-          kills++;
-          // What is visible after a crash is part of the right answer: nothing duplicated, nothing wrong.
-          const partial = output(outDir);
-          expect(new Set(partial).size).toBe(partial.length);
-          const allowed = new Set(expected);
-          for (const line of partial) expect(allowed.has(line)).toBe(true);
-          continue;
-        }
-        expect(result.stderr).toBe('');
-        expect(result.code).toBe(0);
-        break;
-      }
-      expect(output(outDir)).toEqual(expected);
-    }
+    const kills = await crashEpisodes({
+      kills: KILLS,
+      expected,
+      killAt: (attempt) => (attempt < 40 ? 150 + Math.floor(random() * 500) : undefined),
+      run: (episode, killAt) => run(`${tmp.dir}/crash-out-${episode}`, `${tmp.dir}/crash-state-${episode}`, killAt),
+      output: (episode) => output(`${tmp.dir}/crash-out-${episode}`),
+    });
     expect(kills).toBeGreaterThanOrEqual(KILLS);
   }, 300_000);
 });

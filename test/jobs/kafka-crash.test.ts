@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedRecords, tempDir } from '../support/files.js';
+import { committedLines, crashEpisodes } from '../support/crash-episodes.js';
 import { kafkaUnavailable, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.js';
 
 const { Kafka, logLevel } = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
@@ -42,11 +43,7 @@ async function produceClicks(brokers: string[], topic: string, count: number): P
 }
 
 /** Lines of the committed output as a sorted multiset. */
-function output(dir: string): string[] {
-  return committedRecords(dir)
-    .map((r) => JSON.stringify(r))
-    .sort();
-}
+const output = committedLines;
 
 const unavailable = await kafkaUnavailable();
 
@@ -97,36 +94,18 @@ describe.skipIf(unavailable !== undefined)(`Kafka → window → file, exactly-o
     expect(expected.length).toBeGreaterThan(1000);
     expect(committedRecords<{ n: number }>(`${tmp.dir}/clean-out`).reduce((s, r) => s + r.n, 0)).toBe(COUNT);
 
-    let kills = 0;
     let seed = 4242;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     // Kill somewhere within the time a whole run spends reading, so kills land mid-work however
     // fast or loaded the machine is; a run that still finishes first just ends its episode.
     const window = Math.max(50, Math.min(1200, clean.readingMs));
-    for (let episode = 0; kills < KILLS; episode++) {
-      expect(episode).toBeLessThan(KILLS * 4);
-      const outDir = `${tmp.dir}/crash-out-${episode}`;
-      const stateDir = `${tmp.dir}/crash-state-${episode}`;
-      const groupId = `crash-${episode}`;
-      for (let attempt = 0; ; attempt++) {
-        expect(attempt).toBeLessThan(50);
-        const killAt = attempt < KILLS ? Math.floor(random() * window) : undefined;
-        const result = await run(groupId, outDir, stateDir, killAt);
-        if (result.signal === 'SIGKILL') {
-          kills++;
-          // What is visible after a crash is part of the right answer: nothing duplicated, nothing wrong.
-          const partial = output(outDir);
-          expect(new Set(partial).size).toBe(partial.length);
-          const allowed = new Set(expected);
-          for (const line of partial) expect(allowed.has(line)).toBe(true);
-          continue;
-        }
-        expect(result.stderr).toBe('');
-        expect(result.code).toBe(0);
-        break;
-      }
-      expect(output(outDir)).toEqual(expected);
-    }
+    const kills = await crashEpisodes({
+      kills: KILLS,
+      expected,
+      killAt: (attempt) => (attempt < KILLS ? Math.floor(random() * window) : undefined),
+      run: (episode, killAt) => run(`crash-${episode}`, `${tmp.dir}/crash-out-${episode}`, `${tmp.dir}/crash-state-${episode}`, killAt),
+      output: (episode) => output(`${tmp.dir}/crash-out-${episode}`),
+    });
     expect(kills).toBeGreaterThanOrEqual(KILLS);
   }, 600_000);
 });

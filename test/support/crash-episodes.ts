@@ -1,0 +1,53 @@
+import { expect } from 'vitest';
+import { committedRecords } from './files.js';
+
+/** How a killed or finished run of a job ended. */
+export interface RunEnd {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stderr: string;
+}
+
+/** Lines of the committed JSON-lines output of `dir`, as a sorted multiset. */
+export function committedLines(dir: string): string[] {
+  return committedRecords(dir)
+    .map((r) => JSON.stringify(r))
+    .sort();
+}
+
+/**
+ * The SIGKILL test loop. Episodes start from nothing (fresh output and state per episode); in each,
+ * the job is killed again and again (at `killAt(attempt)` ms, or run to its end when that returns
+ * undefined) until a run finishes on its own, and its committed output must then equal `expected`.
+ * After every kill, what is visible must be part of the right answer: nothing duplicated, nothing
+ * wrong. Episodes repeat until `kills` kills happened. Returns the number of kills.
+ */
+export async function crashEpisodes(options: {
+  readonly kills: number;
+  readonly expected: readonly string[];
+  readonly killAt: (attempt: number) => number | undefined;
+  readonly run: (episode: number, killAfterMs: number | undefined) => Promise<RunEnd>;
+  readonly output: (episode: number) => string[];
+}): Promise<number> {
+  const allowed = new Set(options.expected);
+  let kills = 0;
+  for (let episode = 0; kills < options.kills; episode++) {
+    expect(episode).toBeLessThan(options.kills * 4);
+    for (let attempt = 0; ; attempt++) {
+      expect(attempt).toBeLessThan(200);
+      const result = await options.run(episode, options.killAt(attempt));
+      if (result.signal === 'SIGKILL') {
+        kills++;
+        const partial = options.output(episode);
+        expect(new Set(partial).size).toBe(partial.length);
+        for (const line of partial) expect(allowed.has(line)).toBe(true);
+        continue;
+      }
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      break;
+    }
+    expect(options.output(episode)).toEqual(options.expected);
+  }
+  return kills;
+}
