@@ -49,7 +49,7 @@ export interface SinkNode {
 export type GraphNode = SourceNode | OperatorNode | UnionNode | SinkNode;
 
 /** Distributive Omit, so each node kind keeps its own fields. */
-type NewNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'id'> : never) : never;
+export type NewNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'id'> : never) : never;
 
 /**
  * The logical dataflow graph of a job (a DAG). The builder appends nodes; the job runner turns it

@@ -13,6 +13,7 @@ export interface JobFlags {
   stateBackend?: string;
   metricsPort?: number;
   metricsHost?: string;
+  scaleOut?: boolean;
 }
 
 interface FlagSpec {
@@ -29,6 +30,7 @@ export const JOB_FLAGS: readonly FlagSpec[] = [
   { name: '--checkpoint-interval', key: 'checkpointInterval', value: 'integer', help: 'take a checkpoint every <n> ms (turns checkpoints on)' },
   { name: '--fresh', key: 'fresh', value: 'none', help: 'ignore and delete existing checkpoints: start from the beginning' },
   { name: '--from', key: 'from', value: 'integer', help: 'resume from checkpoint <n> instead of the latest' },
+  { name: '--scale-out', key: 'scaleOut', value: 'none', help: 'one task per Kafka partition, shared with the processes of the same group and state dir' },
   { name: '--state-backend', key: 'stateBackend', value: 'string', help: "default state backend of keyed steps: heap | leveldb (default heap)" },
   { name: '--batch-size', key: 'batchSize', value: 'integer', help: 'records per batch read from sources (default 1024)' },
   { name: '--log-level', key: 'logLevel', value: 'string', help: `${LOG_LEVELS.join(' | ')} (default info on a terminal, warn otherwise)` },

@@ -52,6 +52,13 @@ export interface RunOptions {
   /** Resume from this checkpoint id instead of the latest complete one. */
   from?: number;
   /**
+   * Run one task per partition of the job's Kafka source (README, Scaling out): processes started
+   * with the same `groupId` and the same `stateDir` share the partitions, and a partition moves
+   * between processes with its keyed state, timers and sink transactions
+   * (`<stateDir>/tasks/<partition>`). Needs checkpoints. Default false.
+   */
+  scaleOut?: boolean;
+  /**
    * Resume even when the checkpoint holds state for steps this job no longer has (that state is
    * dropped). Default false: such a checkpoint fails the start with a message naming the steps.
    */
@@ -113,6 +120,8 @@ export interface ResolvedRunOptions {
   readonly metrics: { readonly host: string; readonly port: number } | undefined;
   readonly progress: boolean;
   readonly traceBatches: number;
+  /** One task per source partition, shared with the job's other processes. */
+  readonly scaleOut: boolean;
   /** Checkpointing settings, or undefined when checkpoints are off. */
   readonly checkpoints:
     | {
@@ -154,6 +163,7 @@ export function resolveRunOptions(
     chaining: options.chaining ?? true,
     stateBackend: resolveStateBackend(options.stateBackend, 'run options: stateBackend'),
     ...resolveObservability(options, asScript, where),
+    scaleOut: resolveScaleOut(options),
     checkpoints: resolveCheckpoints(options, job),
   };
 }
@@ -212,6 +222,15 @@ function resolveMetrics(metrics: RunOptions['metrics']): ResolvedRunOptions['met
     throw new ConfigError(`run options: metrics.host must be a non-empty host name or address, got ${show(host)}`);
   }
   return { port, host: host ?? '127.0.0.1' };
+}
+
+function resolveScaleOut(options: RunOptions): boolean {
+  const scaleOut = options.scaleOut ?? false;
+  if (typeof scaleOut !== 'boolean') throw new ConfigError(`run options: scaleOut must be true or false, got ${show(scaleOut)}`);
+  if (scaleOut && options.checkpointInterval === undefined && options.stateDir === undefined) {
+    throw new ConfigError('run options: scaleOut needs checkpoints: give stateDir (shared by every process of the job) or checkpointInterval');
+  }
+  return scaleOut;
 }
 
 function resolveCheckpoints(options: RunOptions, job: string): ResolvedRunOptions['checkpoints'] {

@@ -4,8 +4,14 @@ import type { Batch } from './elements.js';
 /** What the runtime hands a sink when it opens it. */
 export interface SinkContext {
   readonly job: string;
-  /** The step's name, unique in the job. */
+  /**
+   * The step's name, unique in the job. In a scaled-out job (`scaleOut`) each task has its own
+   * writer, named `<step>-p<task>`: a sink that names files, transactions or keys after its step
+   * keeps the tasks apart that way.
+   */
   readonly name: string;
+  /** The task (source partition) this writer belongs to in a scaled-out job; undefined otherwise. */
+  readonly task?: string;
   /** Aborted when the job fails or is cancelled. */
   readonly signal: AbortSignal;
   /** Transactions saved for this sink by the checkpoint being restored, or `undefined`. */

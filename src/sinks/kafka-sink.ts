@@ -15,7 +15,7 @@ export type KafkaSinkConnectionOptions = Pick<KafkaConfig, 'ssl' | 'sasl' | 'con
 export interface KafkaOffsetSource {
   readonly groupId: string;
   /** The offsets the latest barrier of job `job` covered, for the partitions this process owns. */
-  barrierOffsets(job: string): Array<{ topic: string; partition: number; offset: number }> | undefined;
+  barrierOffsets(job: string, task?: string): Array<{ topic: string; partition: number; offset: number }> | undefined;
 }
 
 /** Options of {@link kafkaSink}. */
@@ -548,7 +548,7 @@ class KafkaSinkWriter<T> implements TransactionalWriter<T, KafkaSinkTxn> {
   #barrierOffsets(): Array<{ groupId: string; topic: string; partition: number; offset: number }> {
     const out: Array<{ groupId: string; topic: string; partition: number; offset: number }> = [];
     for (const source of this.#s.sendOffsetsOf) {
-      for (const o of source.barrierOffsets(this.#ctx.job) ?? []) out.push({ groupId: source.groupId, ...o });
+      for (const o of source.barrierOffsets(this.#ctx.job, this.#ctx.task) ?? []) out.push({ groupId: source.groupId, ...o });
     }
     return out;
   }

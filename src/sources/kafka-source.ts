@@ -2,6 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient, KafkaConf
 import type { DeadLetter } from '../runtime/error-policy.js';
 import { AbortedError, ConfigError, ConnectorError, WeirError, describe, show } from '../runtime/errors.js';
 import type { Source, SourceChunk, SourceContext, SourceProgress, SourceReader } from '../runtime/source.js';
+import type { TaskGroup, TaskGroupContext, TaskSource } from '../runtime/task-source.js';
 import { MissingSchemaError, toDeserializer, type KafkaDeserializer, type KafkaFormat } from './kafka-deserializers.js';
 import { stickyAssigner, type TopicPartition, type assignSticky } from './kafka-sticky-assignor.js';
 
@@ -88,15 +89,16 @@ export interface KafkaSourceOptions {
 }
 
 /** A Kafka source: a {@link Source} that can also tell which offsets its last barrier covered. */
-export interface KafkaSource<V = unknown, K = unknown> extends Source<KafkaRecord<V, K>> {
+export interface KafkaSource<V = unknown, K = unknown> extends TaskSource<KafkaRecord<V, K>> {
   /** The consumer group (a transactional Kafka sink sends offsets to it). */
   readonly groupId: string;
   /**
    * The offsets the latest checkpoint barrier of job `job` covered (what `position()` returned),
    * restricted to the partitions this process owns; `undefined` before the first barrier. The
-   * exactly-once Kafka sink sends them with its transaction (`sendOffsetsOf`).
+   * exactly-once Kafka sink sends them with its transaction (`sendOffsetsOf`). In a scaled-out
+   * job, those of task `task`.
    */
-  barrierOffsets(job: string): Array<{ topic: string; partition: number; offset: number }> | undefined;
+  barrierOffsets(job: string, task?: string): Array<{ topic: string; partition: number; offset: number }> | undefined;
 }
 
 const WHAT = 'sources.kafka';
@@ -164,8 +166,14 @@ const NO_HEADERS: Readonly<Record<string, KafkaHeaderValue>> = Object.freeze({})
  */
 export function kafkaSource<V = unknown, K = string>(options: KafkaSourceOptions): KafkaSource<V, K> {
   const settings = validate(options);
-  /** The live reader of each job in this process (for `barrierOffsets`). */
-  const live = new Map<string, KafkaReader<V, K>>();
+  /** The live reader of each job (and task, in a scaled-out job) in this process (for `barrierOffsets`). */
+  const live = new Map<string, { barrierOffsets(): Array<{ topic: string; partition: number; offset: number }> | undefined }>();
+  const register = (key: string, reader: KafkaReader<V, K> | KafkaTaskReader<V, K>): void => {
+    live.set(key, reader);
+    reader.onClose = () => {
+      if (live.get(key) === reader) live.delete(key);
+    };
+  };
   return {
     name: settings.name,
     bounded: settings.bounded,
@@ -174,14 +182,28 @@ export function kafkaSource<V = unknown, K = string>(options: KafkaSourceOptions
     async open(ctx: SourceContext) {
       const reader = new KafkaReader<V, K>(settings, ctx);
       await reader.start();
-      live.set(ctx.job, reader);
-      reader.onClose = () => {
-        if (live.get(ctx.job) === reader) live.delete(ctx.job);
-      };
+      register(ctx.job, reader);
       return reader;
     },
-    barrierOffsets(job: string) {
-      return live.get(job)?.barrierOffsets();
+    async joinTasks(ctx: TaskGroupContext): Promise<TaskGroup<KafkaRecord<V, K>>> {
+      const member = new KafkaReader<V, K>(settings, { ...ctx, restored: undefined }, (tasks) => ctx.assigned(tasks));
+      await member.start();
+      return {
+        task: (id) => ({
+          name: settings.name,
+          bounded: settings.bounded,
+          replayable: true,
+          open: (taskCtx: SourceContext) => {
+            const reader = new KafkaTaskReader<V, K>(member, id, taskCtx);
+            register(`${ctx.job}\u0000${id}`, reader);
+            return reader;
+          },
+        }),
+        close: () => member.close(),
+      };
+    },
+    barrierOffsets(job: string, task?: string) {
+      return live.get(task === undefined ? job : `${job}\u0000${task}`)?.barrierOffsets();
     },
   };
 }
@@ -338,7 +360,12 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   /** Bounded mode: end offset per partition, from when the source opened. */
   #ends = new Map<string, number>();
   #failure: Error | undefined;
-  #wake: (() => void) | undefined;
+  /** Reads waiting for data (one per task in a scaled-out job). */
+  readonly #wakers = new Set<() => void>();
+  /** Scaled-out job: told the tasks (partition numbers) this member holds after each assignment. */
+  readonly #onTasks: ((tasks: string[]) => void) | undefined;
+  /** Scaled-out job: the restored positions of the tasks whose reader is open. */
+  readonly #openTasks = new Map<string, ReadonlyMap<string, number>>();
   /** What the latest `position()` returned, until its checkpoint completes. */
   #barrier: KafkaSourcePosition | undefined;
   #lastBarrier: KafkaSourcePosition | undefined;
@@ -349,9 +376,10 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   /** Generation of assignments: async start-offset lookups of an older one are discarded. */
   #generation = 0;
 
-  constructor(settings: Settings, ctx: SourceContext) {
+  constructor(settings: Settings, ctx: SourceContext, onTasks?: (tasks: string[]) => void) {
     this.#s = settings;
     this.#ctx = ctx;
+    this.#onTasks = onTasks;
     this.#step = ctx.name;
     this.#restored = parsePosition(ctx.restored, ctx.name);
   }
@@ -437,9 +465,46 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   read(max: number): SourceChunk<KafkaRecord<V, K>> | null | Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const chunk = this.#take(max);
+    const chunk = this.#take(max, undefined);
     if (chunk !== undefined) return chunk;
-    return this.#wait(max);
+    return this.#wait(max, undefined, this.#ctx.signal, () => this.#idleSplit());
+  }
+
+  // ---- tasks (scaled-out job: one reader per partition number, see KafkaTaskReader) ---------
+
+  /** A task's reader opened: start its partitions at its restored offsets (authoritative). */
+  startTask(task: string, restored: ReadonlyMap<string, number>): void {
+    this.#openTasks.set(task, restored);
+    const fresh = this.#order.filter((p) => String(p.partition) === task && !p.ready);
+    if (fresh.length > 0) this.#startPartitions(fresh, this.#generation).catch((err: unknown) => this.#fail(this.#external('cannot look up start offsets', err)));
+  }
+
+  /** A task's reader closed. */
+  endTask(task: string): void {
+    this.#openTasks.delete(task);
+  }
+
+  /** What {@link read} does, for the partitions of one task; `position` follows what was handed out. */
+  takeTask(task: number, max: number, position: Map<string, number>): SourceChunk<KafkaRecord<V, K>> | null | undefined {
+    const chunk = this.#take(max, task);
+    for (const p of this.#order) if (p.partition === task && p.ready) position.set(p.key, p.emitted);
+    return chunk;
+  }
+
+  async waitTask(task: number, max: number, signal: AbortSignal, position: Map<string, number>): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
+    const chunk = await this.#wait(max, task, signal, () => {
+      for (const p of this.#order) if (p.partition === task && p.announced) return p.key;
+      // Given up (or not started yet): a partition the runtime already tracks, from the checkpoint.
+      for (const key of position.keys()) return key;
+      return undefined;
+    });
+    for (const p of this.#order) if (p.partition === task && p.ready) position.set(p.key, p.emitted);
+    return chunk;
+  }
+
+  /** A task's checkpoint completed: commit its offsets to the group (for lag tools). */
+  async commitTask(barrier: KafkaSourcePosition): Promise<void> {
+    if (this.#s.commitOffsets) await this.#commit(barrier);
   }
 
   position(): KafkaSourcePosition {
@@ -488,9 +553,9 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   // ---- reading ---------------------------------------------------------------------------
 
   /** A chunk from the next partition with buffered data, an announcement, the end, or undefined. */
-  #take(max: number): SourceChunk<KafkaRecord<V, K>> | null | undefined {
+  #take(max: number, task: number | undefined): SourceChunk<KafkaRecord<V, K>> | null | undefined {
     if (this.#failure !== undefined) throw this.#failure;
-    const order = this.#order;
+    const order = task === undefined ? this.#order : this.#order.filter((p) => p.partition === task);
     const n = order.length;
     // Every assigned partition must be a split before any data moves the watermark: records of a
     // partition the runtime does not know yet would otherwise be late. So no data while a start
@@ -504,13 +569,14 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
         if (p.end === undefined || p.emitted < p.end) return { records: [], split: p.key };
       }
     }
+    const start = task === undefined ? this.#next : 0;
     for (let i = 0; i < n; i++) {
-      const p = order[(this.#next + i) % n];
+      const p = order[(start + i) % n];
       if (p.queue.length === 0) continue;
-      this.#next = (this.#next + i + 1) % n;
+      if (task === undefined) this.#next = (start + i + 1) % n;
       return this.#takeFrom(p, max);
     }
-    if (this.#s.bounded && this.#assignedOnce && this.#finished()) return null;
+    if (this.#s.bounded && this.#assignedOnce && n > 0 && this.#finished(order)) return null;
     return undefined;
   }
 
@@ -559,26 +625,25 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   /** Wait for data, an assignment, the signal or the poll timeout, then read again. */
-  async #wait(max: number): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const signal = this.#ctx.signal;
+  async #wait(max: number, task: number | undefined, signal: AbortSignal, idleSplit: () => string | undefined): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
     for (;;) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new AbortedError('source stopped', { cause: signal.reason });
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
           signal.removeEventListener('abort', done);
-          this.#wake = undefined;
+          this.#wakers.delete(done);
           resolve();
         };
         const timer = setTimeout(done, this.#s.pollTimeoutMs);
         signal.addEventListener('abort', done, { once: true });
-        this.#wake = done;
+        this.#wakers.add(done);
       });
-      const chunk = this.#take(max);
+      const chunk = this.#take(max, task);
       if (chunk !== undefined) return chunk;
       // Nothing arrived: an empty chunk lets barriers and idleness move on. It must name a split
       // the runtime already tracks (an unnamed one would hold the watermark at −∞ for good).
-      const split = this.#idleSplit();
+      const split = idleSplit();
       if (split !== undefined) return { records: [], split };
       if (signal.aborted) continue;
     }
@@ -591,8 +656,12 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     return undefined;
   }
 
-  #finished(): boolean {
-    for (const p of this.#order) {
+  #wakeUp(): void {
+    for (const wake of [...this.#wakers]) wake();
+  }
+
+  #finished(order: readonly Partition[]): boolean {
+    for (const p of order) {
       if (!p.ready) return false;
       if (p.end === undefined || p.emitted < p.end) return false;
     }
@@ -626,7 +695,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
       p.fetched = nextOffset;
       p.buffered += pending.records.length;
       if (!p.paused && p.buffered >= this.#s.maxBufferedRecords) this.#pause(p);
-      this.#wake?.();
+      this.#wakeUp();
     }
     if (p.fetched >= end && !p.paused) this.#pause(p);
   }
@@ -702,7 +771,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     if (p === undefined || !p.ready || nextOffset <= p.fetched) return;
     p.fetched = nextOffset;
     p.queue.push({ records: [], timestamps: [], offsets: [nextOffset], deadLetters: undefined, nextOffset, taken: 0 });
-    this.#wake?.();
+    this.#wakeUp();
   }
 
   #pause(p: Partition): void {
@@ -766,11 +835,17 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
       this.#assignedOnce = true;
       for (const key of [...this.#restored.keys()]) if (!assigned.has(key)) this.#restored.delete(key);
     }
-    if (fresh.length > 0) {
-      consumer.pause(groupByTopic(fresh));
-      this.#startPartitions(fresh, generation).catch((err: unknown) => this.#fail(this.#external('cannot look up start offsets', err)));
+    if (fresh.length > 0) consumer.pause(groupByTopic(fresh));
+    // Scaled out: a partition starts when its task's reader opens, at the task's checkpoint.
+    const start = this.#onTasks === undefined ? fresh : fresh.filter((p) => this.#openTasks.has(String(p.partition)));
+    if (start.length > 0) {
+      this.#startPartitions(start, generation).catch((err: unknown) => this.#fail(this.#external('cannot look up start offsets', err)));
     }
-    this.#wake?.();
+    this.#wakeUp();
+    if (this.#onTasks !== undefined) {
+      const tasks = [...new Set(this.#order.map((p) => p.partition))].sort((a, b) => a - b).map(String);
+      this.#onTasks(tasks);
+    }
   }
 
   /** What this member holds, for the sticky assignor: every partition, and those with nothing in flight. */
@@ -787,6 +862,8 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   /** A partition went to another process: drop what was buffered (the new owner reads it again). */
   #revoke(p: Partition): void {
     this.#parts.delete(p.key);
+    // Scaled out: the task stops with a savepoint of what it handed out; the new owner resumes there.
+    if (this.#onTasks !== undefined) return;
     if (p.ready && p.emitted > p.committed) {
       // Records handed out since the last committed checkpoint are in flight in this process and
       // will be committed by its next checkpoint, while the new owner reads them again from the
@@ -818,11 +895,14 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     const ready: Partition[] = [];
     for (const p of fresh) {
       if (this.#parts.get(p.key) !== p || p.ready) continue;
-      const restored = this.#restored.get(p.key);
+      const task = this.#openTasks.get(String(p.partition));
+      const restored = task !== undefined ? task.get(p.key) : this.#restored.get(p.key);
       const group = committed.get(p.key) ?? -1;
       const bound = bounds.get(p.key) ?? { low: 0, high: 0 };
       let start: number;
-      if (restored !== undefined) start = Math.max(restored, group);
+      // A task's checkpoint is authoritative: its output up to there is committed, nothing after.
+      if (restored !== undefined && task !== undefined) start = restored;
+      else if (restored !== undefined) start = Math.max(restored, group);
       else if (group >= 0) start = group;
       else start = this.#s.earliest ? bound.low : bound.high;
       start = Math.max(start, bound.low);
@@ -841,7 +921,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     }
     const resume = ready.filter((p) => !p.paused);
     if (resume.length > 0) consumer.resume(groupByTopic(resume));
-    this.#wake?.();
+    this.#wakeUp();
   }
 
   // ---- checkpoints and shutdown ------------------------------------------------------------
@@ -896,7 +976,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     }
     this.#closed = true;
     this.onClose?.();
-    this.#wake?.();
+    this.#wakeUp();
     await this.#disconnect();
   }
 
@@ -910,12 +990,77 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
 
   #fail(err: Error): void {
     this.#failure ??= err;
-    this.#wake?.();
+    this.#wakeUp();
   }
 
   #external(message: string, cause: unknown): WeirError {
     if (cause instanceof WeirError) return cause;
     return new ConnectorError(this.#step, `${message}: ${describe(cause)}`, { cause });
+  }
+}
+
+/**
+ * The reader of one task of a scaled-out job: the partitions numbered `task` of the topics the
+ * group member ({@link KafkaReader}) was assigned. Its position is its own (it outlives the
+ * partitions being given up, so the savepoint that hands the task over records where it stopped).
+ */
+class KafkaTaskReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
+  onClose: (() => void) | undefined;
+  readonly #member: KafkaReader<V, K>;
+  readonly #task: string;
+  readonly #partition: number;
+  readonly #ctx: SourceContext;
+  readonly #position: Map<string, number>;
+  #barrier: KafkaSourcePosition | undefined;
+  #read = 0;
+
+  constructor(member: KafkaReader<V, K>, task: string, ctx: SourceContext) {
+    this.#member = member;
+    this.#task = task;
+    this.#partition = Number(task);
+    this.#ctx = ctx;
+    this.#position = parsePosition(ctx.restored, ctx.name);
+    member.startTask(task, new Map(this.#position));
+  }
+
+  read(max: number): SourceChunk<KafkaRecord<V, K>> | null | Promise<SourceChunk<KafkaRecord<V, K>> | null> {
+    const chunk = this.#member.takeTask(this.#partition, max, this.#position);
+    if (chunk !== undefined) return this.#count(chunk);
+    return this.#member.waitTask(this.#partition, max, this.#ctx.signal, this.#position).then((c) => this.#count(c));
+  }
+
+  position(): KafkaSourcePosition {
+    const out = Object.fromEntries(this.#position);
+    this.#barrier = out;
+    return out;
+  }
+
+  progress(): SourceProgress {
+    return { done: this.#read, unit: 'records' };
+  }
+
+  barrierOffsets(): Array<{ topic: string; partition: number; offset: number }> | undefined {
+    const barrier = this.#barrier;
+    if (barrier === undefined) return undefined;
+    return Object.entries(barrier).map(([key, offset]) => {
+      const at = key.lastIndexOf(':');
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
+    });
+  }
+
+  async onCheckpointComplete(): Promise<void> {
+    const barrier = this.#barrier;
+    if (barrier !== undefined) await this.#member.commitTask(barrier);
+  }
+
+  close(): void {
+    this.#member.endTask(this.#task);
+    this.onClose?.();
+  }
+
+  #count(chunk: SourceChunk<KafkaRecord<V, K>> | null): SourceChunk<KafkaRecord<V, K>> | null {
+    if (chunk !== null) this.#read += chunk.records.length;
+    return chunk;
   }
 }
 
