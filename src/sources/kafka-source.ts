@@ -134,14 +134,14 @@ const NO_HEADERS: Readonly<Record<string, KafkaHeaderValue>> = Object.freeze({})
  *
  * **Scaling out.** Processes started with the same `groupId` split the partitions, with a sticky
  * assignor ({@link assignSticky}): a member keeps its partitions across rebalances when balance
- * allows, and gives up partitions with nothing in flight first. On a rebalance a process keeps
- * what it had buffered for partitions it retains and drops the rest. Losing a partition whose
- * records were handed out after the last completed checkpoint would let the new owner repeat them,
- * so the source then fails the job (restart it: it resumes from its checkpoint). A process killed
- * outright leaves its partitions to the others, which resume at the group offsets, i.e. at its
- * last completed checkpoint, except when it died in the moment between its sinks' commit and its
- * group-offset commit (then one checkpoint's records are repeated; see the README's Kafka section).
- * Keyed state is not handed over with a partition: see the README for what the runtime needs.
+ * allows, and gives up partitions with nothing in flight first. With `scaleOut` (the job's
+ * `TaskJob`) the process runs one task per partition number, each reading through a
+ * {@link KafkaTaskReader} that starts at the task's own checkpoint; a partition given up is handed
+ * over with a savepoint of its task, and a killed process's tasks resume from their last
+ * checkpoints, so nothing is lost or repeated. Without `scaleOut` a process resumes partitions it
+ * takes over at the group offsets (its previous owner's last completed checkpoint), which repeats
+ * one checkpoint's records if that owner died between its sinks' commit and its offset commit,
+ * and keyed state does not move: losing a partition with records in flight then fails the job.
  *
  * **Bounded mode** reads each partition up to the end offset it had when the source opened.
  *
