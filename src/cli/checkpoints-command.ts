@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { deserialize } from 'node:v8';
 import { LevelCheckpointStorage } from '../state/leveldb-checkpoint-storage.js';
 import { ConfigError } from '../runtime/errors.js';
@@ -8,7 +10,8 @@ const USAGE = `usage: weir checkpoints <stateDir> [--show <id>] [--json]
 
   List the complete checkpoints of a job's state directory (default of a job: ./.weir/<job>):
   id, time, kind, size and source positions. --show <id> inspects one checkpoint step by step.
-  The job must not be running (LevelDB allows one process at a time).
+  The job must not be running (LevelDB allows one process at a time). A scaled-out job keeps one
+  state directory per task: <stateDir>/tasks/<partition>.
 `;
 
 function kindOf(meta: CheckpointMeta): string {
@@ -45,6 +48,12 @@ export const command: CliCommand = {
     const showId = showAt === -1 ? undefined : Number(args[showAt + 1]);
     if (showAt !== -1 && !Number.isInteger(showId)) throw new ConfigError(`checkpoints: --show expects a checkpoint id, got ${JSON.stringify(args[showAt + 1])}`);
     const json = args.includes('--json');
+    const tasks = join(stateDir, 'tasks');
+    if (!existsSync(join(stateDir, 'checkpoints')) && existsSync(tasks)) {
+      const ids = readdirSync(tasks).sort((a, b) => Number(a) - Number(b));
+      io.out(`${stateDir} is the state of a scaled-out job: one checkpoint directory per task (${ids.join(', ')}); list one with\n  weir checkpoints ${join(tasks, ids[0] ?? '<n>')}\n`);
+      return 0;
+    }
     const storage = await LevelCheckpointStorage.open(stateDir);
     try {
       const metas = await storage.list();

@@ -37,6 +37,24 @@ describe('weir checkpoints', () => {
     expect(missing.errText).toContain('available:');
   });
 
+  it('points from the state directory of a scaled-out job to its tasks', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const state = `${t.dir}/state`;
+    for (const task of ['0', '1']) {
+      await pipeline('cli-job')
+        .source(listSource([{ i: 1 }], { name: 'input' }))
+        .sink(fileSink({ dir: `${t.dir}/out-${task}`, format: 'jsonl' }), { name: 'files' })
+        .run({ stateDir: `${state}/tasks/${task}`, checkpointInterval: 60_000 });
+    }
+    const io = capture();
+    expect(await main(['checkpoints', state], io)).toBe(0);
+    expect(io.text).toContain('scaled-out job: one checkpoint directory per task (0, 1)');
+    const task = capture();
+    expect(await main(['checkpoints', `${state}/tasks/1`], task)).toBe(0);
+    expect(task.text).toMatch(/final/);
+  });
+
   it('explains usage errors', async () => {
     const io = capture();
     expect(await main(['checkpoints'], io)).toBe(2);
