@@ -5,10 +5,11 @@ import { AbortedError, CheckpointError, ConfigError, describe } from './errors.j
 import { JobGraph, type GraphNode, type NewNode } from './graph.js';
 import type { JobEnvironment } from './job.js';
 import { JobRun, type JobResult, type StepStats } from './job-runner.js';
-import type { JobObserver } from './observability/job-observer.js';
+import type { JobObserver, ObservedRun } from './observability/job-observer.js';
 import { restoreCheckpoint } from './recovery.js';
 import type { ResolvedRunOptions } from './run-options.js';
 import type { Sink } from './sink.js';
+import type { StepCounters } from './step-counters.js';
 import { isTaskSource, type TaskGroup, type TaskSource } from './task-source.js';
 
 /** How often a task whose state directory another process still holds tries again. */
@@ -116,11 +117,7 @@ export class TaskJob {
       clock,
       assigned: (tasks) => this.#assigned(tasks),
     });
-    this.#observer.log.info('job.started', 'job started, scaled out: one task per partition', {
-      source: this.#sourceName,
-      stateDir: this.#cp.stateDir,
-      intervalMs: this.#cp.intervalMs,
-    });
+    this.#observer.attach(this.#observed(), { stateDir: this.#cp.stateDir, intervalMs: this.#cp.intervalMs });
     if (this.#abort.signal.aborted || this.#stopping !== undefined) await this.#group.close();
   }
 
@@ -144,6 +141,26 @@ export class TaskJob {
   /** Tasks this process holds now. */
   get tasks(): string[] {
     return [...this.#tasks.keys()];
+  }
+
+  /** The live tasks together, for metrics, readiness and progress (counters keyed per task). */
+  #observed(): ObservedRun {
+    const runs = (): JobRun[] => [...this.#tasks.values()].flatMap((t) => (t.run === undefined ? [] : [t.run]));
+    return {
+      get counters() {
+        const out = new Map<string, StepCounters>();
+        runs().forEach((run, i) => {
+          for (const [step, c] of run.counters) out.set(`${step}\u0000${i}`, c);
+        });
+        return out;
+      },
+      get sources() {
+        return runs().flatMap((run) => run.sources);
+      },
+      get sinks() {
+        return runs().flatMap((run) => run.sinks);
+      },
+    };
   }
 
   #assigned(ids: readonly string[]): void {
@@ -219,6 +236,8 @@ export class TaskJob {
       });
       task.run = run;
       task.coordinator = coordinator;
+      const every = this.#resolved.traceBatches;
+      if (every > 0) for (const counters of run.counters.values()) counters.traceEvery = every;
       coordinator.attach(run);
       this.#observer.log.info('task.started', `task ${task.id} started${restore.meta === undefined ? '' : ` from checkpoint ${restore.meta.id}`}`, {
         task: task.id,

@@ -113,10 +113,16 @@ describe('scaleOut: one task per source partition', () => {
     const size = 600;
     const group = fakeGroup(4, size);
     const run = { scaleOut: true, stateDir: `${t.dir}/state`, checkpointInterval: 20 };
-    const a = countingJob(group.source, `${t.dir}/out`).start(run);
+    const a = countingJob(group.source, `${t.dir}/out`).start({ ...run, metrics: { port: 0 } });
     await until(() => group.joined() === 1, 'the first process to join');
     group.assign(0, [0, 1, 2, 3]);
     await until(() => (a.stats().count?.recordsIn ?? 0) > 200, 'the first process to read');
+    // Metrics and readiness cover every task of the process.
+    const address = (await a.metricsAddress())!;
+    expect((await fetch(`${address.url.replace(/\/metrics$/, '')}/readyz`)).status).toBe(200);
+    const text = await (await fetch(address.url)).text();
+    const read = Number(/weir_records_in_total\{operator="parts"[^}]*\} (\d+)/.exec(text)?.[1]);
+    expect(read).toBeGreaterThan(200);
     const b = countingJob(group.source, `${t.dir}/out`).start(run);
     await until(() => group.joined() === 2, 'the second process to join');
     // A rebalance: both learn the new assignment (the new owner usually first).

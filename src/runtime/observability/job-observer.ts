@@ -1,10 +1,11 @@
 import type { CheckpointEvent } from '../checkpoint-coordinator.js';
 import type { CheckpointMeta } from '../checkpoint-storage.js';
-import type { JobResult, JobRun } from '../job-runner.js';
+import type { JobResult } from '../job-runner.js';
+import type { SourceProgress } from '../source.js';
 import { CheckpointSpans } from './checkpoint-spans.js';
 import { jsonLinesSink, textSink, type LogStream } from './log-sinks.js';
 import { Logger, errorFields, type LogLevel, type LogSink } from './logger.js';
-import type { JobMetrics } from './metrics-registry.js';
+import type { JobMetrics, MetricsSubject } from './metrics-registry.js';
 import type { MetricsAddress, MetricsServer } from './metrics-server.js';
 import { ProgressLine, type ProgressReading, type ProgressStream } from './progress.js';
 
@@ -40,7 +41,7 @@ export class JobObserver {
   #progress: ProgressLine | undefined;
   #server: MetricsServer | undefined;
   #address: Promise<MetricsAddress | undefined> = Promise.resolve(undefined);
-  #run: JobRun | undefined;
+  #run: ObservedRun | undefined;
   #stopping = false;
   #ended = false;
   #checkpointsOn = false;
@@ -88,7 +89,7 @@ export class JobObserver {
   }
 
   /** The job's stages exist: read their counters, set batch sampling, start the progress line. */
-  attach(run: JobRun, checkpoints: { readonly stateDir: string; readonly intervalMs: number } | undefined): void {
+  attach(run: ObservedRun, checkpoints: { readonly stateDir: string; readonly intervalMs: number } | undefined): void {
     this.#run = run;
     this.#checkpointsOn = checkpoints !== undefined;
     this.#metrics?.attach(run);
@@ -184,8 +185,8 @@ export class JobObserver {
         durationMs: r.durationMs,
         stopped: r.stopped,
         checkpoints: r.checkpoints,
-        recordsIn: sum(this.#run?.sources.map((s) => r.steps[s.name]?.recordsIn ?? 0)),
-        recordsOut: sum(this.#run?.sinks.map((s) => r.steps[s.name]?.recordsIn ?? 0)),
+        recordsIn: sum([...new Set(this.#run?.sources.map((s) => s.name))].map((name) => r.steps[name]?.recordsIn ?? 0)),
+        recordsOut: sum([...new Set(this.#run?.sinks.map((s) => s.name))].map((name) => r.steps[name]?.recordsIn ?? 0)),
       });
     } else {
       const fields = errorFields(outcome.error);
@@ -200,6 +201,15 @@ export class JobObserver {
   }
 }
 
+/**
+ * What the observer reads from a running job: a {@link JobRun}, or the tasks of a scaled-out job
+ * together (their counters keyed per task, each naming its step).
+ */
+export interface ObservedRun extends MetricsSubject {
+  readonly sources: ReadonlyArray<{ readonly name: string; readonly opened: boolean; progress(): SourceProgress | undefined }>;
+  readonly sinks: ReadonlyArray<{ readonly name: string; readonly writer: unknown }>;
+}
+
 function sum(values: number[] | undefined): number {
   let total = 0;
   for (const v of values ?? []) total += v;
@@ -207,14 +217,14 @@ function sum(values: number[] | undefined): number {
 }
 
 /** Records read so far, and percent when every source knows its total in one unit. */
-function progressOf(run: JobRun): ProgressReading {
+function progressOf(run: ObservedRun): ProgressReading {
   let records = 0;
+  for (const c of run.counters.values()) if (c.kind === 'source') records += c.recordsIn;
   let done = 0;
   let total = 0;
   let unit: 'records' | 'bytes' | undefined;
   let known = run.sources.length > 0;
   for (const source of run.sources) {
-    records += run.counters.get(source.name)?.recordsIn ?? 0;
     const p = source.progress();
     if (p?.total === undefined || (unit !== undefined && p.unit !== unit)) {
       known = false;
