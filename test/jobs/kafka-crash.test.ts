@@ -11,6 +11,8 @@ const { Kafka, logLevel } = createRequire(import.meta.url)('kafkajs') as typeof 
 const job = fileURLToPath(new URL('../fixtures/kafka-crash-job.js', import.meta.url));
 /** SIGKILLs per run; raise with WEIR_KAFKA_CRASH_KILLS for a soak. Each restart rejoins the group (3–6 s on the mock). */
 const KILLS = Number(process.env.WEIR_KAFKA_CRASH_KILLS ?? 8);
+/** The same for the scaled-out job. */
+const SCALED_KILLS = Number(process.env.WEIR_KAFKA_CRASH_KILLS ?? 4);
 const COUNT = 150_000;
 const PARTITIONS = 4;
 
@@ -66,8 +68,9 @@ describe.skipIf(unavailable !== undefined)(`Kafka → window → file, exactly-o
     outDir: string,
     stateDir: string,
     killAfterMs?: number,
+    flags: readonly string[] = [],
   ): Promise<{ code: number | null; signal: string | null; stderr: string; readingMs: number }> {
-    const child = spawn(process.execPath, [job, broker.brokers.join(','), 'clicks', groupId, outDir, '--state-dir', stateDir, '--checkpoint-interval', '40'], {
+    const child = spawn(process.execPath, [job, broker.brokers.join(','), 'clicks', groupId, outDir, '--state-dir', stateDir, '--checkpoint-interval', '40', ...flags], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -107,5 +110,27 @@ describe.skipIf(unavailable !== undefined)(`Kafka → window → file, exactly-o
       output: (episode) => output(`${tmp.dir}/crash-out-${episode}`),
     });
     expect(kills).toBeGreaterThanOrEqual(KILLS);
+  }, 600_000);
+
+  it(`scaled out (one task per partition, --scale-out), killed ${SCALED_KILLS} times at random moments, the committed output equals an uninterrupted scaled-out run`, async () => {
+    const flags = ['--scale-out'];
+    const clean = await run('scaled-clean', `${tmp.dir}/scaled-clean-out`, `${tmp.dir}/scaled-clean-state`, undefined, flags);
+    expect(clean.stderr).toBe('');
+    expect(clean.code).toBe(0);
+    const expected = output(`${tmp.dir}/scaled-clean-out`);
+    // Each task windows its own partition: every record is counted once over all of them.
+    expect(committedRecords<{ n: number }>(`${tmp.dir}/scaled-clean-out`).reduce((s, r) => s + r.n, 0)).toBe(COUNT);
+
+    let seed = 777;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const window = Math.max(50, Math.min(1200, clean.readingMs));
+    const kills = await crashEpisodes({
+      kills: SCALED_KILLS,
+      expected,
+      killAt: (attempt) => (attempt < SCALED_KILLS ? Math.floor(random() * window) : undefined),
+      run: (episode, killAt) => run(`scaled-${episode}`, `${tmp.dir}/scaled-out-${episode}`, `${tmp.dir}/scaled-state-${episode}`, killAt, flags),
+      output: (episode) => output(`${tmp.dir}/scaled-out-${episode}`),
+    });
+    expect(kills).toBeGreaterThanOrEqual(SCALED_KILLS);
   }, 600_000);
 });
