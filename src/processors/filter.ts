@@ -1,8 +1,10 @@
 import type { Batch } from '../runtime/elements.js';
+import type { FusibleOperator } from '../runtime/chain-stage.js';
 import type { OperatorContext, OperatorSpec, Output } from '../runtime/operator.js';
 
 /**
- * Keep the records for which `predicate` returns true. Stateless: fused with its neighbours.
+ * Keep the records for which `predicate` returns true. Stateless: fused with its neighbours
+ * (in a chain it runs record by record, see {@link FusibleOperator}).
  * A throwing predicate follows the step's error policy for that record.
  *
  * @example
@@ -14,8 +16,9 @@ export function filterOperator<T>(name: string, predicate: (record: T) => boolea
   return {
     name,
     stateless: true,
-    create: (ctx) => ({
+    create: (ctx): FusibleOperator<T, T> => ({
       processBatch: (batch, out) => filterBatch(batch, out, predicate, ctx),
+      recordStep: { kind: 'filter', fn: predicate, ctx },
     }),
   };
 }

@@ -1,10 +1,12 @@
 import type { Batch } from '../runtime/elements.js';
+import type { FusibleOperator } from '../runtime/chain-stage.js';
 import type { OperatorContext, OperatorSpec, Output } from '../runtime/operator.js';
 
 /**
  * Replace each record with zero or more records (any iterable); each output keeps the event time
- * of its input. Stateless: fused with its neighbours. A throwing `fn` (or iterator) follows the
- * step's error policy for that input record; outputs it yielded before failing are discarded.
+ * of its input. Stateless: fused with its neighbours (in a chain it runs record by record, see
+ * {@link FusibleOperator}). A throwing `fn` (or iterator) follows the step's error policy for
+ * that input record; outputs it yielded before failing are discarded.
  *
  * @example
  * ```ts
@@ -15,8 +17,9 @@ export function flatMapOperator<I, O>(name: string, fn: (record: I) => Iterable<
   return {
     name,
     stateless: true,
-    create: (ctx) => ({
+    create: (ctx): FusibleOperator<I, O> => ({
       processBatch: (batch, out) => flatMapBatch(batch, out, fn, ctx),
+      recordStep: { kind: 'flatMap', fn, ctx },
     }),
   };
 }

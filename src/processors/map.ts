@@ -1,9 +1,11 @@
 import type { Batch } from '../runtime/elements.js';
+import type { FusibleOperator } from '../runtime/chain-stage.js';
 import type { OperatorContext, OperatorSpec, Output } from '../runtime/operator.js';
 
 /**
  * Replace each record with `fn(record)`; event time is kept. Stateless: fused with its
- * neighbours. A throwing `fn` follows the step's error policy for that record.
+ * neighbours (in a chain it runs record by record, see {@link FusibleOperator}). A throwing `fn`
+ * follows the step's error policy for that record.
  *
  * @example
  * ```ts
@@ -14,8 +16,9 @@ export function mapOperator<I, O>(name: string, fn: (record: I) => O): OperatorS
   return {
     name,
     stateless: true,
-    create: (ctx) => ({
+    create: (ctx): FusibleOperator<I, O> => ({
       processBatch: (batch, out) => mapBatch(batch, out, fn, ctx),
+      recordStep: { kind: 'map', fn, ctx },
     }),
   };
 }

@@ -1,3 +1,4 @@
+import type { FusibleOperator } from '../runtime/chain-stage.js';
 import type { OperatorSpec } from '../runtime/operator.js';
 import { compileTransform, type TransformSpec } from './transform-spec.js';
 
@@ -15,7 +16,8 @@ export function transformOperator(name: string, spec: TransformSpec): OperatorSp
   return {
     name,
     stateless: true,
-    create: (ctx) => ({
+    create: (ctx): FusibleOperator<unknown, unknown> => ({
+      recordStep: { kind: 'mapOrDrop', fn: apply, ctx },
       processBatch(batch, out) {
         const records = batch.records;
         const times = batch.timestamps;

@@ -326,7 +326,6 @@ export class SourceStage<T> extends Readable {
     return full ? 'pause' : 'more';
   }
 
-  /** Event timestamps for a chunk; records whose extractor throws follow the error policy. */
   /**
    * Event timestamps for a chunk, and their maximum in `#batchMax` (one pass: this loop runs for
    * every record read). Records whose extractor throws follow the error policy.
@@ -456,9 +455,6 @@ export class SourceStage<T> extends Readable {
 function compileExtractor<T>(step: string, option: SourceTimeOptions<T>['timestamp']): ((record: T) => number) | undefined {
   if (option === undefined) return undefined;
   if (typeof option === 'function') return option;
-  if (typeof option === 'string' && option.length > 0) {
-    const field = option;
-    return (record: T) => (record as Record<string, number>)[field];
-  }
+  if (typeof option === 'string' && option.length > 0) return fieldGetter<T, number>(option);
   throw new ConfigError(`source "${step}": timestamp must be a function or a field name, got ${describe(option)}`);
 }
