@@ -52,26 +52,45 @@ export function composite<M extends AggregationMembers>(
     }
     list.push(member);
   }
+  const { create, add, merge } = compileMembers(list);
   const n = list.length;
   return {
-    create: () => {
-      const acc = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) acc[i] = list[i].create();
-      return acc;
-    },
-    add: (acc, record) => {
-      // A fixed array of members and index loop: no per-record iteration over object keys.
-      for (let i = 0; i < n; i++) acc[i] = list[i].add(acc[i], record);
-      return acc;
-    },
-    merge: (a, b) => {
-      for (let i = 0; i < n; i++) a[i] = list[i].merge(a[i], b[i]);
-      return a;
-    },
+    create,
+    add,
+    merge,
     result: (acc) => {
       const out: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) out[keys[i]] = list[i].result(acc[i]);
       return out as CompositeResult<M>;
     },
   };
+}
+
+type Members = readonly Aggregation<unknown, unknown, unknown>[];
+type Compiled = Pick<Aggregation<unknown, unknown[], unknown>, 'create' | 'add' | 'merge'>;
+
+/**
+ * `create`, `add` and `merge` unrolled over the members, compiled once per composite.
+ *
+ * Why generated code: `add` runs per record. In a loop `list[i].add(...)` one call site sees
+ * every member's function, so V8 stops inlining it (it was ~10% of a tumbling window benchmark);
+ * unrolled, each member gets its own call site, which stays monomorphic and is inlined. A fresh
+ * function per composite also keeps one job's composites from polluting another's call feedback.
+ * The generated text holds only member indices (`m0`, `m1`, …), never user input.
+ */
+function compileMembers(list: Members): Compiled {
+  const params = list.map((_, i) => `m${i}`);
+  const lines = (each: (i: number) => string): string => list.map((_, i) => each(i)).join('\n');
+  const body = `return {
+  create() { return [${list.map((_, i) => `m${i}.create()`).join(', ')}]; },
+  add(acc, record) {
+${lines((i) => `    acc[${i}] = m${i}.add(acc[${i}], record);`)}
+    return acc;
+  },
+  merge(a, b) {
+${lines((i) => `    a[${i}] = m${i}.merge(a[${i}], b[${i}]);`)}
+    return a;
+  },
+};`;
+  return new Function(...params, body)(...list) as Compiled;
 }

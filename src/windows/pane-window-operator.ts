@@ -7,6 +7,7 @@ import type { TableSnapshot } from '../state/keyed-state.js';
 import { TimerQueue } from '../state/timer-queue.js';
 import { alignDown, gcd } from './align.js';
 import { LateRecords } from './late-records.js';
+import { type Pane, PaneTable, type Slot } from './pane-table.js';
 import { missingTimestamp } from './missing-timestamp.js';
 import { ProcessingTimers } from './processing-timers.js';
 import type { SlidingWindows } from './sliding.js';
@@ -52,13 +53,15 @@ export interface PaneWindowSnapshot {
  * Tumbling and sliding windows over *panes*: the time axis is cut into panes of
  * `gcd(sizeMs, slideMs)` (the window size for tumbling windows), each record is folded into the
  * accumulator of its (key, pane) only, and a window's result merges its `sizeMs / paneMs` panes
- * when it fires. State lives in {@link HeapTable}s keyed by (key, pane start); per-window event
+ * when it fires. Accumulators live in a {@link PaneTable} (pane start → key → accumulator), trigger
+ * values and object keys in {@link HeapTable}s keyed by (key, pane or window start); per-window event
  * timers (window end − 1) and per-pane cleanup timers (the last window's end − 1 + allowed
  * lateness) live in {@link TimerQueue}s.
  *
  * Hot path (default trigger): per record one range check against the cached pane, one key
- * selector call, one Map lookup and the aggregation's `add`; the pane's Map, its lateness state
- * and its timers are looked up once per pane change, not per record.
+ * selector call, one Map lookup and the aggregation's `add`; the pane, its lateness state and its
+ * timers are looked up once per pane change, not per record. The last two panes are cached, since
+ * out-of-order records near a pane boundary alternate between two panes.
  *
  * @example
  * ```ts
@@ -88,7 +91,7 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
   readonly #tumbling: boolean;
   readonly #kind: 'tumbling' | 'sliding';
 
-  readonly #panes: HeapTable<unknown, number, unknown>;
+  readonly #panes: PaneTable;
   readonly #objectKeys: HeapTable<unknown, number, unknown>;
   readonly #values: HeapTable<unknown, number, number>;
   readonly #fire: TimerQueue<number, number>;
@@ -99,25 +102,28 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
   #hasObjectKeys: boolean;
   #watermark = Number.NEGATIVE_INFINITY;
 
-  // The pane of the previous record; valid until the watermark moves or a pane is dropped.
+  // The pane of the previous record, and the one before (swapped in when a record goes back to
+  // it); valid until the watermark moves. `#cPane` is undefined for a LATE pane.
   #cStart = Number.NaN;
   #cEnd = Number.NaN;
-  #cSpace: Map<unknown, unknown> | undefined;
+  #cPane: Pane | undefined;
   #cState = OPEN;
+  #oStart = Number.NaN;
+  #oEnd = Number.NaN;
+  #oPane: Pane | undefined;
+  #oState = OPEN;
 
   /**
-   * Sliding windows: per state key a merge slot, and per pane the slots of its keys in the pane
-   * Map's insertion order (sliding panes never delete entries), so a firing walks its panes
-   * without one lookup per (pane, key). Derived from the panes: not state, rebuilt on restore.
+   * Sliding windows: per state key a merge slot (each pane keeps the slots of its keys, parallel
+   * to its keys), so a firing walks its panes without one lookup per (pane, key). Derived from
+   * the panes: not state, rebuilt on restore.
    */
   readonly #slots = new Map<unknown, Slot>();
-  readonly #paneSlots = new Map<number, Slot[]>();
   /** Slots no live pane refers to; swept once they clearly outnumber the live ones. */
   #deadSlots = 0;
   /** Slots touched by the current firing. */
   readonly #touched: Slot[] = [];
   #stamp = 0;
-  #cSlots: Slot[] | undefined;
 
   /** (window start → state keys) to re-fire at the end of the batch (late but allowed records). */
   #refire: Map<number, Set<unknown>> | undefined;
@@ -148,7 +154,7 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
         { step: this.#name },
       );
     }
-    this.#panes = new HeapTable(restored?.panes);
+    this.#panes = new PaneTable(!this.#tumbling, restored?.panes);
     this.#objectKeys = new HeapTable(restored?.objectKeys);
     this.#hasObjectKeys = this.#objectKeys.size > 0;
     this.#values = new HeapTable(restored?.values);
@@ -159,10 +165,9 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
       this.#watermark = restored.watermark;
       for (const [, kind, ns] of restored.cleanup) if (kind === PANE) this.#livePanes.add(ns);
       if (!this.#tumbling) {
-        for (const p of this.#panes.namespaces()) {
-          const slots: Slot[] = [];
-          for (const key of this.#panes.space(p).keys()) slots.push(this.#slotOf(key));
-          this.#paneSlots.set(p, slots);
+        for (const p of this.#panes.starts()) {
+          const pane = this.#panes.get(p)!;
+          for (const key of pane.keys) pane.slots!.push(this.#slotOf(key));
         }
       }
     }
@@ -187,10 +192,8 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     const plain = this.#plain;
     let paneStart = this.#cStart;
     let paneEnd = this.#cEnd;
-    let space = this.#cSpace!;
+    let pane = this.#cPane!;
     let state = this.#cState;
-    let paneSlots = this.#cSlots;
-    let added = 0;
     let rows: unknown[] | undefined;
     let rowTimes: number[] | undefined;
     // Errors of the key selector and the aggregation follow the error policy per record; errors
@@ -206,9 +209,8 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
             this.#switchPane(t);
             paneStart = this.#cStart;
             paneEnd = this.#cEnd;
-            space = this.#cSpace!;
+            pane = this.#cPane!;
             state = this.#cState;
-            paneSlots = this.#cSlots;
           }
           const record = records[i];
           if (state === LATE) {
@@ -217,14 +219,13 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
           }
           let key = keyOf(record);
           if (typeof key === 'object' && key !== null) key = this.#objectKey(key, paneStart);
-          const acc = space.get(key);
-          if (acc === undefined && !space.has(key)) {
-            space.set(key, agg.add(agg.create(), record));
-            added++;
-            if (paneSlots !== undefined) paneSlots.push(this.#slotOf(key));
+          const at = pane.index.get(key);
+          if (at === undefined) {
+            // add before append: a throwing add leaves no entry behind.
+            pane.append(key, agg.add(agg.create(), record));
+            if (pane.slots !== undefined) pane.slots.push(this.#slotOf(key));
           } else {
-            const next = agg.add(acc, record);
-            if (next !== acc) space.set(key, next);
+            pane.accs[at] = agg.add(pane.accs[at], record);
           }
           if (state === REFIRE) this.#markRefire(paneStart, key);
           if (!plain) {
@@ -233,11 +234,6 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
             inTrigger = true;
             this.#elementTrigger(record, t, key, paneStart, rows, rowTimes);
             inTrigger = false;
-            // A purge may have dropped the cached pane Map.
-            if (this.#cSpace !== space) {
-              paneStart = this.#cStart;
-              paneEnd = this.#cEnd;
-            }
           }
         }
         break;
@@ -247,7 +243,6 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
         i++;
       }
     }
-    if (added > 0) this.#panes.recount();
     this.#late.flush(out, this.#ctx, this.#lateSide);
     if (this.#refire !== undefined) {
       rows ??= [];
@@ -257,9 +252,29 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     if (rows !== undefined && rows.length > 0) return out.emit(rows, rowTimes!);
   }
 
-  /** Point the pane cache at the pane of `t`: its Map, its state against the watermark, its timers. */
+  /** Point the pane cache at the pane of `t`: its accumulators, its state against the watermark, its timers. */
   #switchPane(t: number): void {
+    if (t >= this.#oStart && t < this.#oEnd) {
+      // Back to the pane before: swap the two cache entries.
+      const start = this.#cStart;
+      const end = this.#cEnd;
+      const pane = this.#cPane;
+      const state = this.#cState;
+      this.#cStart = this.#oStart;
+      this.#cEnd = this.#oEnd;
+      this.#cPane = this.#oPane;
+      this.#cState = this.#oState;
+      this.#oStart = start;
+      this.#oEnd = end;
+      this.#oPane = pane;
+      this.#oState = state;
+      return;
+    }
     if (t - t !== 0) throw missingTimestamp(this.#name, t);
+    this.#oStart = this.#cStart;
+    this.#oEnd = this.#cEnd;
+    this.#oPane = this.#cPane;
+    this.#oState = this.#cState;
     const size = this.#size;
     const p = alignDown(t, this.#pane, this.#offset);
     const last = alignDown(p, this.#slide, this.#offset);
@@ -269,22 +284,26 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     this.#cEnd = p + this.#pane;
     if (last + size - 1 + this.#lateness <= wm) {
       this.#cState = LATE;
-      this.#cSpace = undefined;
-      this.#cSlots = undefined;
+      this.#cPane = undefined;
       return;
     }
     this.#cState = first + size - 1 <= wm ? REFIRE : OPEN;
-    this.#cSpace = this.#panes.space(p);
-    if (!this.#tumbling) {
-      let slots = this.#paneSlots.get(p);
-      if (slots === undefined) this.#paneSlots.set(p, (slots = []));
-      this.#cSlots = slots;
-    }
+    this.#cPane = this.#panes.space(p);
     if (!this.#livePanes.has(p)) {
       this.#livePanes.add(p);
       for (let s = first; s <= last; s += this.#slide) if (s + size - 1 > wm) this.#fire.register(s + size - 1, 0, s);
       this.#cleanup.register(last + size - 1 + this.#lateness, PANE, p);
     }
+  }
+
+  /** Forget the cached panes (the watermark moved, so their states may have changed). */
+  #resetPaneCache(): void {
+    this.#cStart = Number.NaN;
+    this.#cEnd = Number.NaN;
+    this.#cPane = undefined;
+    this.#oStart = Number.NaN;
+    this.#oEnd = Number.NaN;
+    this.#oPane = undefined;
   }
 
   /** The merge slot of a state key, counting one more pane that refers to it. */
@@ -302,9 +321,8 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
 
   /** A sliding pane is dropped: its keys' slots lose a reference. */
   #releaseSlots(p: number): void {
-    const slots = this.#paneSlots.get(p);
+    const slots = this.#panes.get(p)?.slots;
     if (slots === undefined) return;
-    this.#paneSlots.delete(p);
     for (const slot of slots) if (--slot.panes === 0) this.#deadSlots++;
     // Deleting a slot as soon as it dies would make the Map churn (cold keys come and go), which
     // slows every lookup; sweep in bulk instead.
@@ -405,12 +423,9 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
           { step: this.#name },
         );
       }
-      this.#panes.delete(key, s);
+      // Tumbling: the pane is the window. The pane object stays (the cache may hold it).
+      this.#panes.get(s)?.delete(key);
       this.#values.delete(key, s);
-      // Deleting the last key drops the pane's Map: the cached one must not be written again.
-      this.#cStart = Number.NaN;
-      this.#cEnd = Number.NaN;
-      this.#cSpace = undefined;
     }
   }
 
@@ -420,9 +435,10 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     let acc: unknown = NOTHING;
     for (let p = s; p < s + this.#size; p += this.#pane) {
       if (!this.#livePanes.has(p)) continue;
-      const space = this.#panes.space(p);
-      if (!space.has(key)) continue;
-      const paneAcc = space.get(key);
+      const pane = this.#panes.get(p);
+      const at = pane?.index.get(key);
+      if (at === undefined) continue;
+      const paneAcc = pane!.accs[at];
       if (this.#tumbling) return paneAcc;
       // Merge into a fresh accumulator: merge may mutate its first argument, and pane
       // accumulators are shared with later windows.
@@ -442,9 +458,7 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     // After a restore the stage's watermark starts over: never move the operator's backwards.
     if (time <= this.#watermark) return out.watermark(time);
     this.#watermark = time;
-    this.#cStart = Number.NaN;
-    this.#cEnd = Number.NaN;
-    this.#cSpace = undefined;
+    this.#resetPaneCache();
     const rows: unknown[] = [];
     const rowTimes: number[] = [];
     for (let timer = this.#fire.pollDue(time); timer !== undefined; timer = this.#fire.pollDue(time)) {
@@ -454,7 +468,7 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     for (let timer = this.#cleanup.pollDue(time); timer !== undefined; timer = this.#cleanup.pollDue(time)) {
       if (timer.key === PANE) {
         if (!this.#tumbling) this.#releaseSlots(timer.ns);
-        this.#panes.dropNamespace(timer.ns);
+        this.#panes.drop(timer.ns);
         this.#objectKeys.dropNamespace(timer.ns);
         this.#livePanes.delete(timer.ns);
       } else {
@@ -480,10 +494,14 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     const end = s + this.#size;
     const fn = this.#fn;
     if (this.#tumbling) {
-      if (!this.#livePanes.has(s)) return;
+      const pane = this.#livePanes.has(s) ? this.#panes.get(s) : undefined;
+      if (pane === undefined) return;
+      const { keys, accs } = pane;
       const objectKeys = this.#hasObjectKeys;
-      // forEach: no [key, value] pair per entry.
-      this.#panes.space(s).forEach((acc, key) => fn.emit(objectKeys ? this.#rowKey(key, s) : key, s, end, acc, end - 1, rows, rowTimes));
+      for (let i = 0; i < keys.length; i++) {
+        if (pane.isHole(i)) continue;
+        fn.emit(objectKeys ? this.#rowKey(keys[i], s) : keys[i], s, end, accs[i], end - 1, rows, rowTimes);
+      }
       return;
     }
     // Sliding: merge each key's panes in time order. A key found in one pane only uses that
@@ -493,14 +511,15 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     const touched = this.#touched;
     const stamp = ++this.#stamp;
     for (let p = s; p < end; p += this.#pane) {
-      if (!this.#livePanes.has(p)) continue;
-      const slots = this.#paneSlots.get(p)!;
-      let i = 0;
-      this.#panes.space(p).forEach((acc) => {
-        const slot = slots[i++];
+      const pane = this.#livePanes.has(p) ? this.#panes.get(p) : undefined;
+      if (pane === undefined) continue;
+      const slots = pane.slots!;
+      const accs = pane.accs;
+      for (let i = 0; i < accs.length; i++) {
+        const slot = slots[i];
         if (slot.stamp !== stamp) {
           slot.stamp = stamp;
-          slot.acc = acc;
+          slot.acc = accs[i];
           slot.owned = false;
           touched.push(slot);
         } else {
@@ -508,9 +527,9 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
             slot.acc = agg.merge(agg.create(), slot.acc);
             slot.owned = true;
           }
-          slot.acc = agg.merge(slot.acc, acc);
+          slot.acc = agg.merge(slot.acc, accs[i]);
         }
-      });
+      }
     }
     const objectKeys = this.#hasObjectKeys;
     for (let j = 0; j < touched.length; j++) {
@@ -526,8 +545,9 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
   #windowKeys(s: number): Set<unknown> {
     const keys = new Set<unknown>();
     for (let p = s; p < s + this.#size; p += this.#pane) {
-      if (!this.#livePanes.has(p)) continue;
-      for (const key of this.#panes.space(p).keys()) keys.add(key);
+      const pane = this.#livePanes.has(p) ? this.#panes.get(p) : undefined;
+      if (pane === undefined) continue;
+      for (let i = 0; i < pane.keys.length; i++) if (!pane.isHole(i)) keys.add(pane.keys[i]);
     }
     return keys;
   }
@@ -572,18 +592,6 @@ export class PaneWindowOperator<T> implements WindowOperator<T> {
     this.#slots.clear();
     this.#deadSlots = 0;
   }
-}
-
-/** A key's merge slot for sliding windows. */
-interface Slot {
-  readonly key: unknown;
-  /** Live panes holding the key. */
-  panes: number;
-  /** The firing that last used the slot. */
-  stamp: number;
-  acc: unknown;
-  /** True once `acc` is a fresh accumulator of this firing (not a pane's). */
-  owned: boolean;
 }
 
 /** Marks "no accumulator" (an accumulator itself may be `undefined`, e.g. an empty min). */

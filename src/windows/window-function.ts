@@ -51,7 +51,7 @@ export function aggregateFunction<T>(spec: unknown, step: string): WindowFunctio
     }
   }
   const names = Object.keys(spec);
-  const members = names.map((name) => (spec as Record<string, Aggregation<T, unknown, unknown>>)[name]);
+  const members = names.map((name) => (spec as Record<string, Aggregation<unknown, unknown, unknown>>)[name]);
   let aggregation: Aggregation<T, unknown[], Record<string, unknown>>;
   try {
     aggregation = composite(spec as Record<string, Aggregation<T, unknown, unknown>>) as Aggregation<T, unknown[], Record<string, unknown>>;
@@ -60,37 +60,39 @@ export function aggregateFunction<T>(spec: unknown, step: string): WindowFunctio
   }
   // Rows are built straight from the members' results: composite's accumulator is the array of
   // the members' accumulators in key order (documented), so no intermediate result object.
-  const makeRow = rowFactory(names);
-  const values = new Array<unknown>(members.length);
+  const makeRow = rowFactory(names, members);
   return {
     aggregation,
     emit(key, start, end, acc, time, rows, times) {
-      for (let i = 0; i < members.length; i++) values[i] = members[i].result((acc as unknown[])[i]);
-      rows.push(makeRow(key, start, end, values));
+      rows.push(makeRow(key, start, end, acc as unknown[]));
       times.push(time);
     },
   };
 }
 
-type RowFactory = (key: unknown, start: number, end: number, values: readonly unknown[]) => Record<string, unknown>;
+type RowFactory = (key: unknown, start: number, end: number, acc: readonly unknown[]) => Record<string, unknown>;
 
 /**
- * A function building `{ key, start, end, [names[i]]: values[i] }`. Every row of a step gets the
- * same hidden class from one object literal (compiled once per step), which keeps row creation and
- * the sinks reading rows fast. Names that an object literal cannot hold as plain data
+ * A function building `{ key, start, end, [names[i]]: members[i].result(acc[i]) }`. Every row of a
+ * step gets the same hidden class from one object literal (compiled once per step), which keeps
+ * row creation and the sinks reading rows fast, and each member's `result` gets its own
+ * (monomorphic, inlinable) call site. Names that an object literal cannot hold as plain data
  * (`__proto__`) fall back to assignment.
  */
-function rowFactory(names: readonly string[]): RowFactory {
+function rowFactory(names: readonly string[], members: readonly Aggregation<unknown, unknown, unknown>[]): RowFactory {
   if (names.includes('__proto__')) {
-    return (key, start, end, values) => {
+    return (key, start, end, acc) => {
       const row: Record<string, unknown> = { key, start, end };
-      for (let i = 0; i < names.length; i++) Object.defineProperty(row, names[i], { value: values[i], enumerable: true, writable: true, configurable: true });
+      for (let i = 0; i < names.length; i++) {
+        Object.defineProperty(row, names[i], { value: members[i].result(acc[i]), enumerable: true, writable: true, configurable: true });
+      }
       return row;
     };
   }
   // Names are embedded as JSON string literals, which are valid (and inert) JavaScript.
-  const fields = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
-  return new Function('k', 's', 'e', 'v', `return { key: k, start: s, end: e, ${fields} };`) as RowFactory;
+  const params = members.map((_, i) => `m${i}`);
+  const fields = names.map((name, i) => `${JSON.stringify(name)}: m${i}.result(a[${i}])`).join(', ');
+  return new Function(...params, `return function makeRow(k, s, e, a) { return { key: k, start: s, end: e, ${fields} }; };`)(...members) as RowFactory;
 }
 
 /**

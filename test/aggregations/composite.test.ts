@@ -27,6 +27,32 @@ describe('composite', () => {
     expect(nested.result(fold(nested, [{ price: 2 }, { price: 5 }]))).toEqual({ outer: 2, inner: { total: 7 } });
   });
 
+  it('calls members as methods, for any number of members', () => {
+    // A member written as a class uses `this`; the unrolled code must keep the receiver.
+    class Longest {
+      readonly field = 'w';
+      create(): number {
+        return 0;
+      }
+      add(acc: number, r: { w: string }): number {
+        return Math.max(acc, r[this.field as 'w'].length);
+      }
+      merge(a: number, b: number): number {
+        return Math.max(a, b);
+      }
+      result(acc: number): number {
+        return acc;
+      }
+    }
+    const members: Record<string, Longest | ReturnType<typeof count>> = { longest: new Longest() };
+    for (let i = 0; i < 7; i++) members[`n${i}`] = count();
+    const wide = composite(members);
+    const a = fold(wide, [{ w: 'abc' }, { w: 'a' }]);
+    const b = fold(wide, [{ w: 'abcdef' }]);
+    expect(wide.result(wide.merge(a, b))).toEqual({ longest: 6, n0: 3, n1: 3, n2: 3, n3: 3, n4: 3, n5: 3, n6: 3 });
+    expect(wide.result(b)).toEqual({ longest: 6, n0: 1, n1: 1, n2: 1, n3: 1, n4: 1, n5: 1, n6: 1 });
+  });
+
   it.each([
     [{}, 'agg.composite: members must name at least one aggregation, got {}'],
     [null, 'agg.composite: members must be an object of named aggregations, got null'],
