@@ -6,6 +6,8 @@
 //     weir = the job resumed from it (restore, then 10 000 more events), baseline = the same job
 //     from an empty state directory over the same 10 000 events: the difference is the restore time
 //     (target ≤ 2 s). The checksum counts the records handled, the same for both.
+//   restore-1m-keys-heap: the same with the heap backend, whose checkpoints are incremental chunks
+//     in the state directory: the restore reads the chunk chain back into the heap table.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,18 +61,21 @@ const costCase = (backend) => ({
   baseline: (n) => countingJob({ count: n, keys: KEYS, backend, run: {} }),
 });
 
+const restoreCase = (backend) => ({
+  defaultEvents: TAIL,
+  async prepare() {
+    const dir = scratch();
+    await countingJob({ count: KEYS, keys: KEYS, backend, run: { stateDir: dir, checkpointInterval: 1000 } });
+    return dir;
+  },
+  // Resume after the final checkpoint of prepare(): the generator goes on from position KEYS.
+  weir: (n, dir) => countingJob({ count: KEYS + n, keys: KEYS, backend, from: KEYS, run: { stateDir: dir, checkpointInterval: 1000 } }),
+  baseline: (n) => countingJob({ count: n, keys: KEYS, backend, from: 1, run: { stateDir: scratch(), checkpointInterval: 1000 } }),
+});
+
 export const cases = {
   'checkpoint-cost-heap': costCase('heap'),
   'checkpoint-cost-leveldb': costCase('leveldb'),
-  'restore-1m-keys': {
-    defaultEvents: TAIL,
-    async prepare() {
-      const dir = scratch();
-      await countingJob({ count: KEYS, keys: KEYS, backend: 'leveldb', run: { stateDir: dir, checkpointInterval: 1000 } });
-      return dir;
-    },
-    // Resume after the final checkpoint of prepare(): the generator goes on from position KEYS.
-    weir: (n, dir) => countingJob({ count: KEYS + n, keys: KEYS, backend: 'leveldb', from: KEYS, run: { stateDir: dir, checkpointInterval: 1000 } }),
-    baseline: (n) => countingJob({ count: n, keys: KEYS, backend: 'leveldb', from: 1, run: { stateDir: scratch(), checkpointInterval: 1000 } }),
-  },
+  'restore-1m-keys': restoreCase('leveldb'),
+  'restore-1m-keys-heap': restoreCase('heap'),
 };

@@ -154,8 +154,12 @@ const TIMER_NS = 0;
  * processing-time timer and the watermark, as of the last record handled; restoring it and
  * replaying the input after the checkpoint gives the output of an uninterrupted run.
  *
- * State backends (`options.stateBackend`, default the run's): `'heap'` keeps the table in memory
- * and copies it into every snapshot. `'leveldb'` keeps it in the checkpoint database under
+ * State backends (`options.stateBackend`, default the run's): `'heap'` keeps the table in memory;
+ * with checkpoints on (a state store) each snapshot is a {@link StateDelta} writing one chunk of
+ * the entries changed since the previous checkpoint (or all of them, when cheaper), serialized at
+ * the barrier, and a restore loads the chunks before the first call (see
+ * KeyedStateStore.captureHeap); without a state store each snapshot copies the whole table.
+ * `'leveldb'` keeps it in the checkpoint database under
  * `state/<step>` with a cache of `options.cacheEntries` clean entries: before each batch (and
  * each group of due timers) one `getMany` loads what the batch's keys need for every known state;
  * the snapshot is a {@link StateDelta} of the entries changed since the last one, written in the
@@ -241,7 +245,7 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
       name,
       () => this.#scheduleCleanup(),
       restored?.state,
-      backend === 'heap' ? { kind: 'heap' } : { kind: 'leveldb', kv: op.stateKv, cacheEntries: stateOptions.cacheEntries ?? DEFAULT_CACHE_ENTRIES },
+      backend === 'heap' ? { kind: 'heap', kv: op.stateKv } : { kind: 'leveldb', kv: op.stateKv, cacheEntries: stateOptions.cacheEntries ?? DEFAULT_CACHE_ENTRIES },
     );
     this.#eventTimers = new TimerQueue(restored?.eventTimers);
     this.#processingTimers = new TimerQueue(restored?.processingTimers);
@@ -251,11 +255,13 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
     if (!this.#armed) {
       // The runtime cannot take timers while it is still building the step: register restored
       // ones right after, so they fire even if no element ever arrives (an idle source).
-      queueMicrotask(() => {
+      const arm = (): void => {
         if (this.#armed || op.signal.aborted) return;
         this.#store.nowMs = op.now();
         this.#arm();
-      });
+      };
+      // A table restored from state chunks is usable once loaded (a failed load fails the first call instead).
+      queueMicrotask(() => void (this.#store.loading === undefined ? arm() : this.#store.loading.then(arm, () => undefined)));
     }
     this.#fn.open?.(this.#ctx);
   }
@@ -319,6 +325,8 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
   }
 
   processBatch(batch: Batch<T>, out: Output<O>): void | Promise<void> {
+    const loading = this.#store.loading;
+    if (loading !== undefined) return loading.then(() => this.processBatch(batch, out));
     const level = this.#store.level;
     if (level === undefined) return this.#process(batch, undefined, out);
     // LevelDB: one prefetch of every known state of the batch's keys, then the synchronous loop.
@@ -368,6 +376,8 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
 
   /** Fire event-time timers up to the watermark, emit what they produced, then forward it. */
   onWatermark(time: number, out: Output<O>): void | Promise<void> {
+    const loading = this.#store.loading;
+    if (loading !== undefined) return loading.then(() => this.onWatermark(time, out));
     this.#begin();
     if (time > this.#watermark) this.#watermark = time;
     // At end of input every pending timer fires, but not timers that firing keeps registering
@@ -408,6 +418,8 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
   }
 
   onProcessingTime(timeMs: number, out: Output<O>): void | Promise<void> {
+    const loading = this.#store.loading;
+    if (loading !== undefined) return loading.then(() => this.onProcessingTime(timeMs, out));
     this.#begin();
     this.#scheduled.delete(timeMs);
     const fired = this.#fireDue(this.#processingTimers, timeMs, 'processing-time', out);
@@ -425,7 +437,14 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
   }
 
   snapshot(checkpointId: number): unknown {
+    const loading = this.#store.loading;
+    if (loading !== undefined) return loading.then(() => this.snapshot(checkpointId));
     if (this.#store.level !== undefined) return this.#captureDelta(checkpointId);
+    if (this.#store.incremental) {
+      // Heap with a state store: only the changes since the previous checkpoint, as a chunk.
+      const { snapshot, ops } = this.#store.captureHeap(checkpointId);
+      return new StateDelta(this.#snapshotWith(snapshot), ops, true);
+    }
     return this.#snapshotWith(this.#store.snapshot());
   }
 
@@ -445,10 +464,13 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
   }
 
   onCheckpointComplete(checkpointId: number): void {
-    this.#store.level?.checkpointComplete(checkpointId);
+    this.#store.checkpointComplete(checkpointId);
   }
 
   close(): void | Promise<void> {
+    // A restore still loading: let it settle (its failure is reported by the call that awaited it).
+    const loading = this.#store.loading;
+    if (loading !== undefined) return loading.then(() => this.#store.level?.close(), () => this.#store.level?.close());
     return this.#store.level?.close();
   }
 

@@ -1,5 +1,6 @@
-import { CheckpointError, ConfigError, show } from '../runtime/errors.js';
+import { CheckpointError, ConfigError, describe, show } from '../runtime/errors.js';
 import type { StateKv, StateOp } from '../runtime/checkpoint-storage.js';
+import { applyChunk, chunkOps, encodeChunk, readChunkChain, tableColumns } from '../state/heap-chunks.js';
 import { HeapTable } from '../state/heap-table.js';
 import type { KeyedTable, TableSnapshot } from '../state/keyed-state.js';
 import { LevelTable, type LevelTableSummary } from '../state/level-table.js';
@@ -47,13 +48,39 @@ export interface StateStoreSnapshot<K> {
   readonly table: TableSnapshot<K, string, unknown>;
   /** On the LevelDB backend: the table's counts; its values are in the checkpoint's state store. */
   readonly level?: LevelTableSummary;
+  /** Heap backend with incremental checkpoints: the table is in the state chunks of the checkpoint database. */
+  readonly chunks?: HeapChainSummary;
   /** Every state known: name, kind, TTL in ms (`null`: none). */
   readonly states: Array<[string, StateKind, number | null]>;
 }
 
+/**
+ * Where the heap table of a checkpoint is: its chunk (id of the checkpoint that wrote it) and the
+ * chain of chunks it applies over (see src/state/heap-chunks.ts).
+ */
+export interface HeapChainSummary {
+  /** Id of the chunk written by this checkpoint. */
+  readonly chunk: number;
+  /** Chunks from the last full one to this one, both included. */
+  readonly chainLength: number;
+  /** Puts and deletions in those chunks: what a restore applies. */
+  readonly chainEntries: number;
+}
+
+/** Longest chain of chunks before a full chunk is written again (bounds restore work and files kept). */
+const MAX_CHAIN_LENGTH = 32;
+
 /** Where a {@link KeyedStateStore} keeps its values. */
 export type StoreBackend =
-  | { readonly kind: 'heap' }
+  | {
+      readonly kind: 'heap';
+      /**
+       * The checkpoint database's shared state store: given, checkpoints are incremental (only the
+       * entries changed since the previous checkpoint are written, as chunks in the store).
+       * Absent (checkpoints off, unit tests): each snapshot holds every entry.
+       */
+      readonly kv?: StateKv;
+    }
   | {
       readonly kind: 'leveldb';
       /** The checkpoint database's shared state store, or undefined (checkpoints off: a temporary one). */
@@ -85,8 +112,13 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
   readonly table: KeyedTable<K, string, unknown>;
   /** The LevelDB table, when that is the backend (the operator prefetches and captures through it). */
   readonly level: LevelTable<K, string, unknown> | undefined;
-  /** The table keeps copies (LevelDB): handles set a value again after changing it in place. */
+  /**
+   * The table must see every change (LevelDB keeps copies; an incremental heap table tracks
+   * writes): handles set a value again after changing it in place.
+   */
   readonly writeBack: boolean;
+  /** Heap table checkpointed incrementally: snapshot with {@link KeyedStateStore.captureHeap}. */
+  readonly incremental: boolean;
   /** Names of every known state, for prefetching (kept in step with the known states). */
   readonly knownNames: string[] = [];
   /** Processing time (ms) that TTLs are measured against. */
@@ -98,6 +130,11 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
   readonly #known = new Map<string, Known>();
   #key: K | undefined;
   #keyed = false;
+  readonly #kv: StateKv | undefined;
+  #loading: Promise<void> | undefined;
+  /** Incremental heap: the last durable chunk (the base of the next delta), and the one captured since. */
+  #chain: HeapChainSummary | undefined;
+  #captured: HeapChainSummary | undefined;
 
   /**
    * @param onTtlWrite called after each write to a state with a TTL, so the operator can make
@@ -120,11 +157,20 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
           { step },
         );
       }
-      this.table = new HeapTable(restored?.table);
+      const heap = new HeapTable<K, string, unknown>(restored?.table);
+      this.table = heap;
       this.level = undefined;
-      this.writeBack = false;
+      this.#kv = backend.kv;
+      this.incremental = backend.kv !== undefined;
+      this.writeBack = this.incremental;
+      if (restored?.chunks !== undefined) {
+        this.#chain = restored.chunks;
+        this.#loading = this.#load(restored.chunks, heap);
+      } else if (this.incremental) heap.trackChanges();
       return;
     }
+    this.incremental = false;
+    this.#kv = backend.kv;
     for (const [name, s] of this.#known) {
       if (s.ttlMs !== undefined) {
         throw new ConfigError(`step "${step}": state "${name}" has a TTL in the restored checkpoint; TTLs are not supported on the LevelDB state backend`, { step });
@@ -136,6 +182,36 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
     this.table = level;
     this.level = level;
     this.writeBack = true;
+    if (restored?.chunks !== undefined) this.#loading = this.#load(restored.chunks, level);
+  }
+
+  /**
+   * Pending while the restored table is read from the checkpoint database's state chunks:
+   * nothing may use the table before it settles (the operator awaits it once, before its first
+   * call). Rejects with a {@link CheckpointError} when a chunk is missing or corrupt.
+   */
+  get loading(): Promise<void> | undefined {
+    return this.#loading;
+  }
+
+  async #load(chunks: HeapChainSummary, into: KeyedTable<K, string, unknown>): Promise<void> {
+    const step = this.#step;
+    const kv = this.#kv;
+    if (kv === undefined) {
+      throw new CheckpointError(
+        `step "${step}": its keyed state is in the state chunks of the checkpoint database, which this run has no access to; restore it through the job's state directory`,
+        { step },
+      );
+    }
+    try {
+      const chain = await readChunkChain(kv, step, chunks.chunk);
+      for (const chunk of chain) applyChunk(chunk.payload, into);
+    } catch (err) {
+      throw new CheckpointError(`step "${step}": cannot restore keyed state from checkpoint chunk ${chunks.chunk}: ${describe(err)}`, { step, cause: err });
+    }
+    // Changes are relative to the restored chunk from here on.
+    if (into instanceof HeapTable) into.trackChanges();
+    this.#loading = undefined;
   }
 
   /** Make `key` the current key. */
@@ -237,7 +313,53 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
     return false;
   }
 
-  /** Heap backend: every entry. LevelDB backend: use {@link KeyedStateStore.capture}. */
+  /**
+   * Incremental heap backend, at a barrier: the snapshot (chain summary and known states) and the
+   * store ops writing this checkpoint's chunk. Synchronous: values are serialized now, so changes
+   * after the barrier do not leak in.
+   *
+   * The chunk is a delta (the entries set or deleted since the previous chunk, which it names)
+   * unless a full one is cheaper or needed: the table changed as a whole (more writes than
+   * entries), there is no durable base (first checkpoint of the run, or the previous capture never
+   * completed), the chain reached {@link MAX_CHAIN_LENGTH}, or the chain would hold more entries
+   * than twice the table (restore applies every chunk of the chain).
+   */
+  captureHeap(checkpointId: number): { snapshot: StateStoreSnapshot<K>; ops: StateOp[] } {
+    const table = this.table as HeapTable<K, string, unknown>;
+    const changes = table.takeChanges();
+    const base = this.#captured === undefined ? this.#chain : undefined;
+    let full = changes === 'all' || base === undefined || base.chainLength >= MAX_CHAIN_LENGTH;
+    let changed = 0;
+    if (changes !== 'all') for (const keys of changes.values()) changed += keys.size;
+    if (!full && base!.chainEntries + changed > 2 * table.size + 4096) full = true;
+    let payload: Buffer[];
+    try {
+      payload = encodeChunk(tableColumns(table, full ? 'all' : changes));
+    } catch (err) {
+      // The changes taken are lost: the next chunk must be full.
+      this.#chain = undefined;
+      throw new CheckpointError(`step "${this.#step}": keyed state is not serializable: ${describe(err)}`, { step: this.#step, cause: err });
+    }
+    const entries = full ? table.size : changed;
+    const ops = chunkOps(this.#step, checkpointId, full, full ? null : base!.chunk, entries, payload);
+    const summary: HeapChainSummary = full
+      ? { chunk: checkpointId, chainLength: 1, chainEntries: entries }
+      : { chunk: checkpointId, chainLength: base!.chainLength + 1, chainEntries: base!.chainEntries + entries };
+    this.#captured = summary;
+    return { snapshot: { table: [], chunks: summary, states: this.#states() }, ops };
+  }
+
+  /** Checkpoint `checkpointId` is durable: an incremental heap chunk it wrote is the next delta's base. */
+  checkpointComplete(checkpointId: number): void {
+    this.level?.checkpointComplete(checkpointId);
+    const captured = this.#captured;
+    if (captured !== undefined && captured.chunk <= checkpointId) {
+      this.#chain = captured.chunk === checkpointId ? captured : undefined;
+      this.#captured = undefined;
+    }
+  }
+
+  /** Heap backend without a state store: every entry. LevelDB backend: use {@link KeyedStateStore.capture}. */
   snapshot(): StateStoreSnapshot<K> {
     return { table: (this.table as HeapTable<K, string, unknown>).snapshot(), states: this.#states() };
   }

@@ -47,7 +47,7 @@ export class HeapListState<K, V> implements ListState<V> {
   readonly #table: KeyedTable<K, string, unknown>;
   readonly #name: string;
   readonly #ttlMs: number | undefined;
-  /** The table keeps copies (LevelDB): a list changed in place must be set again to be saved. */
+  /** The table keeps copies (LevelDB) or tracks writes (incremental heap): a list changed in place is set again. */
   readonly #writeBack: boolean;
 
   constructor(store: KeyedStateStore<K>, name: string, ttlMs: number | undefined) {
@@ -64,10 +64,13 @@ export class HeapListState<K, V> implements ListState<V> {
     if (stored === undefined) return EMPTY;
     if (this.#ttlMs === undefined) return stored as V[];
     const list = stored as TtlList<V>;
-    if (pruneList(list, this.#ttlMs, this.#store.nowMs) === 0) {
+    const before = list.values.length;
+    const left = pruneList(list, this.#ttlMs, this.#store.nowMs);
+    if (left === 0) {
       this.#table.delete(key, this.#name);
       return EMPTY;
     }
+    if (left !== before && this.#writeBack) this.#table.set(key, this.#name, list);
     return list.values;
   }
 
@@ -134,6 +137,15 @@ function pruneList<V>(list: TtlList<V>, ttlMs: number, nowMs: number): number {
 /** Remove every element of state `name` that expired by `nowMs`, and lists left empty. */
 export function expireLists<K>(table: KeyedTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
   const dead: K[] = [];
-  for (const [key, list] of table.entries(name)) if (pruneList(list as TtlList<unknown>, ttlMs, nowMs) === 0) dead.push(key);
+  const pruned: Array<[K, TtlList<unknown>]> = [];
+  for (const [key, stored] of table.entries(name)) {
+    const list = stored as TtlList<unknown>;
+    const before = list.values.length;
+    const left = pruneList(list, ttlMs, nowMs);
+    if (left === 0) dead.push(key);
+    else if (left !== before) pruned.push([key, list]);
+  }
   for (const key of dead) table.delete(key, name);
+  // Set again what changed in place, for a table that tracks changes (incremental checkpoints).
+  for (const [key, list] of pruned) table.set(key, name, list);
 }

@@ -43,7 +43,7 @@ export class HeapMapState<K, MK, MV> implements MapState<MK, MV> {
   readonly #table: KeyedTable<K, string, unknown>;
   readonly #name: string;
   readonly #ttlMs: number | undefined;
-  /** The table keeps copies (LevelDB): a map changed in place must be set again to be saved. */
+  /** The table keeps copies (LevelDB) or tracks writes (incremental heap): a map changed in place is set again. */
   readonly #writeBack: boolean;
 
   constructor(store: KeyedStateStore<K>, name: string, ttlMs: number | undefined) {
@@ -59,10 +59,13 @@ export class HeapMapState<K, MK, MV> implements MapState<MK, MV> {
     const key = this.#store.currentKey();
     const map = this.#table.get(key, this.#name) as Map<MK, unknown> | undefined;
     if (map === undefined || this.#ttlMs === undefined) return map;
-    if (pruneMap(map, this.#ttlMs, this.#store.nowMs) === 0) {
+    const before = map.size;
+    const left = pruneMap(map, this.#ttlMs, this.#store.nowMs);
+    if (left === 0) {
       this.#table.delete(key, this.#name);
       return undefined;
     }
+    if (left !== before && this.#writeBack) this.#table.set(key, this.#name, map);
     return map;
   }
 
@@ -162,6 +165,15 @@ function pruneMap(map: Map<unknown, unknown>, ttlMs: number, nowMs: number): num
 /** Remove every entry of state `name` that expired by `nowMs`, and maps left empty. */
 export function expireMaps<K>(table: KeyedTable<K, string, unknown>, name: string, ttlMs: number, nowMs: number): void {
   const dead: K[] = [];
-  for (const [key, map] of table.entries(name)) if (pruneMap(map as Map<unknown, unknown>, ttlMs, nowMs) === 0) dead.push(key);
+  const pruned: Array<[K, Map<unknown, unknown>]> = [];
+  for (const [key, stored] of table.entries(name)) {
+    const map = stored as Map<unknown, unknown>;
+    const before = map.size;
+    const left = pruneMap(map, ttlMs, nowMs);
+    if (left === 0) dead.push(key);
+    else if (left !== before) pruned.push([key, map]);
+  }
   for (const key of dead) table.delete(key, name);
+  // Set again what changed in place, for a table that tracks changes (incremental checkpoints).
+  for (const [key, map] of pruned) table.set(key, name, map);
 }

@@ -5,6 +5,9 @@ import type { KeyedStateStore, TtlCell } from './keyed-state-store.js';
  * One value per key, from `ctx.state.value(name)` in a keyed `process` function. Every call acts
  * on the key of the record (or timer) being handled.
  *
+ * On the heap backend an object value changed in place is saved by the next checkpoint (an object
+ * read counts as changed); on the LevelDB backend it must be `set` again, which is the portable way.
+ *
  * With a TTL, a value not written for `ttlMs` of processing time reads as absent and is removed
  * (on access, and by the operator's periodic cleanup). Reading does not restart the TTL.
  *
@@ -43,12 +46,19 @@ export class HeapValueState<K, V> implements ValueState<V> {
   get(): V | undefined {
     const key = this.#store.currentKey();
     const stored = this.#table.get(key, this.#name);
-    if (stored === undefined || this.#ttlMs === undefined) return stored as V | undefined;
+    if (stored === undefined) return undefined;
+    if (this.#ttlMs === undefined) {
+      // An object read from a heap table checkpointed incrementally may be changed in place:
+      // count it as changed, so the heap backend keeps saving in-place changes as it always did.
+      if (this.#store.incremental && typeof stored === 'object' && stored !== null) this.#table.set(key, this.#name, stored);
+      return stored as V;
+    }
     const cell = stored as TtlCell<V>;
     if (this.#store.expired(cell.at, this.#ttlMs)) {
       this.#table.delete(key, this.#name);
       return undefined;
     }
+    if (this.#store.incremental && typeof cell.v === 'object' && cell.v !== null) this.#table.set(key, this.#name, cell);
     return cell.v;
   }
 
@@ -68,6 +78,8 @@ export class HeapValueState<K, V> implements ValueState<V> {
     else {
       cell.v = value;
       cell.at = this.#store.nowMs;
+      // A table tracking changes (incremental checkpoints) must see the cell changed in place.
+      if (this.#store.writeBack) this.#table.set(key, this.#name, cell);
     }
     this.#store.ttlWritten();
   }

@@ -211,7 +211,7 @@ export class CheckpointCoordinator implements CheckpointAcks {
         bytes: data.byteLength,
         hash: createHash('sha1').update(data).digest('hex'),
         kind: sourceNames.has(step) ? 'source' : sinkNames.has(step) ? 'sink' : 'operator',
-        ...(external ? { external: true } : {}),
+        ...(external && !(ack as StateDelta).versioned ? { external: true } : {}),
       };
       bytes += data.byteLength;
       if (sourceNames.has(step)) positions[step] = (snapshot as SourceSnapshot).position;

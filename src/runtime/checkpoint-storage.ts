@@ -46,7 +46,8 @@ export type StateOp = { readonly type: 'put'; readonly key: string; readonly val
  * A key-value store that state backends keeping state outside the heap (LevelDB) share with the
  * checkpoints. Keys are strings; every step keeps its keys under its own prefix. Changes made while
  * checkpoints are on go through {@link CheckpointStorage.write}, never through `write` here, so the
- * store always holds exactly the state of the latest complete checkpoint.
+ * store always holds exactly the state of the latest complete checkpoint (plus, for records keyed
+ * by checkpoint such as heap state chunks, those that kept checkpoints still need).
  */
 export interface StateKv {
   /** Values of `keys` (undefined where absent), in order. */

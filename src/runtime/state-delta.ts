@@ -8,7 +8,8 @@ import type { StateOp } from './checkpoint-storage.js';
  * checkpoint, and restoring loads nothing.
  *
  * Invariant: `ops` were captured at the barrier (values already serialized): changes after the
- * barrier do not leak into them.
+ * barrier do not leak into them. A store key written by `ops` under a checkpoint's id (chunks)
+ * must be checked by the storage's `read` and dropped by its `prune` with that checkpoint.
  *
  * @example
  * ```ts
@@ -19,5 +20,12 @@ export class StateDelta {
   constructor(
     readonly snapshot: unknown,
     readonly ops: readonly StateOp[],
+    /**
+     * True when `ops` only add records of this checkpoint and never change what an older one
+     * reads (incremental heap chunks), so every kept checkpoint stays restorable. False (the
+     * LevelDB backend): the store holds only the latest checkpoint's state, and the checkpoint
+     * is marked `external` (resumable only while it is the latest).
+     */
+    readonly versioned = false,
   ) {}
 }

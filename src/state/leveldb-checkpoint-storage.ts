@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import type { CheckpointMeta, CheckpointStorage, StateKv, StateOp } from '../runtime/checkpoint-storage.js';
 import { CheckpointError } from '../runtime/errors.js';
+import { CHUNK_INDEX_PREFIX, chunkIndexKey, chunkPartKey, decodeChunkIndex, parseChunkIndexKey, readChunkChain } from './heap-chunks.js';
 import { LevelStateKv } from './level-state-kv.js';
 
 const META = 'meta/';
@@ -20,6 +21,40 @@ export function entryHash(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes).digest('hex');
 }
 
+/** What pruning needs to know of a state chunk. */
+interface ChunkRef {
+  readonly step: string;
+  readonly id: number;
+  /** The chunk a delta applies over; `null` for a full chunk (or an unreadable index). */
+  readonly prev: number | null;
+  readonly parts: number;
+}
+
+function chunkRef(key: string, value: Uint8Array): ChunkRef | undefined {
+  const at = parseChunkIndexKey(key);
+  if (at === undefined) return undefined;
+  const index = decodeChunkIndex(value);
+  return { ...at, prev: index?.full === false ? index.prev : null, parts: index?.parts.length ?? 0 };
+}
+
+/** Index keys of the chunks that no chain of a kept checkpoint reaches (through `prev` links). */
+function deadChunks(chunks: ReadonlyMap<string, ChunkRef>, kept: readonly CheckpointMeta[]): string[] {
+  if (chunks.size === 0) return [];
+  const live = new Set<string>();
+  for (const meta of kept) {
+    for (const step of Object.keys(meta.steps)) {
+      for (let id: number | null = meta.id; id !== null; ) {
+        const key = chunkIndexKey(step, id);
+        const chunk = chunks.get(key);
+        if (chunk === undefined || live.has(key)) break;
+        live.add(key);
+        id = chunk.prev;
+      }
+    }
+  }
+  return [...chunks.keys()].filter((key) => !live.has(key));
+}
+
 /**
  * Checkpoints in a LevelDB database under the job's state directory (`<stateDir>/checkpoints`).
  * Keys: `data/<id>/<step>` for each step's serialized snapshot and `meta/<id>` for the metadata;
@@ -27,6 +62,9 @@ export function entryHash(bytes: Uint8Array): string {
  * LevelDB allows one process at a time: a second job on the same directory fails to open.
  * LevelDB-backed keyed state lives in the same database under `state/` ({@link stateKv}); its
  * changes go in the checkpoint's batch, so it always equals the latest complete checkpoint.
+ * Heap-backed keyed state checkpointed incrementally lives there as chunks (`heapi/`, `heapp/`,
+ * see heap-chunks.ts) keyed by checkpoint: `read` checks the chunks a checkpoint needs, `prune`
+ * drops those no kept checkpoint needs.
  *
  * @example
  * ```ts
@@ -38,6 +76,8 @@ export function entryHash(bytes: Uint8Array): string {
 export class LevelCheckpointStorage implements CheckpointStorage {
   readonly #db: ClassicLevel<string, Uint8Array>;
   #closed = false;
+  /** Index of the heap state chunks in the database, by index key; loaded by `open`. */
+  #chunks: Map<string, ChunkRef> | undefined;
 
   private constructor(db: ClassicLevel<string, Uint8Array>) {
     this.#db = db;
@@ -59,7 +99,10 @@ export class LevelCheckpointStorage implements CheckpointStorage {
         { cause: err },
       );
     }
-    return new LevelCheckpointStorage(db);
+    const storage = new LevelCheckpointStorage(db);
+    // Read the chunk index now, before the job runs, rather than in the first prune.
+    await storage.#chunkIndex();
+    return storage;
   }
 
   async list(): Promise<CheckpointMeta[]> {
@@ -76,17 +119,24 @@ export class LevelCheckpointStorage implements CheckpointStorage {
 
   async write(meta: CheckpointMeta, entries: ReadonlyMap<string, Uint8Array>, stateOps?: readonly StateOp[]): Promise<void> {
     const batch = this.#db.batch();
+    const chunks: Array<[string, ChunkRef]> = [];
     if (stateOps !== undefined) {
       for (let i = 0; i < stateOps.length; i++) {
         const op = stateOps[i];
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
+        if (op.type === 'put') {
+          batch.put(op.key, op.value);
+          if (op.key.startsWith(CHUNK_INDEX_PREFIX)) {
+            const ref = chunkRef(op.key, op.value);
+            if (ref !== undefined) chunks.push([op.key, ref]);
+          }
+        } else batch.del(op.key);
         if (i % OPS_PER_SLICE === OPS_PER_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
       }
     }
     for (const [step, bytes] of entries) batch.put(`${DATA}${pad(meta.id)}/${step}`, bytes);
     batch.put(`${META}${pad(meta.id)}`, Buffer.from(JSON.stringify(meta)));
     await batch.write({ sync: true });
+    if (this.#chunks !== undefined) for (const [key, ref] of chunks) this.#chunks.set(key, ref);
   }
 
   async read(meta: CheckpointMeta): Promise<Map<string, Uint8Array>> {
@@ -100,29 +150,88 @@ export class LevelCheckpointStorage implements CheckpointStorage {
         throw new CheckpointError(`checkpoint ${meta.id}: entry of step "${step}" is corrupt (size or hash differs)`);
       }
     }
+    await this.#checkChunks(meta);
     return out;
   }
 
+  /**
+   * Every state chunk `meta` needs is present and intact (lengths and CRCs), so that a corrupt one
+   * makes recovery fall back to the previous checkpoint rather than fail the step later.
+   */
+  async #checkChunks(meta: CheckpointMeta): Promise<void> {
+    const steps = Object.keys(meta.steps);
+    if (steps.length === 0) return;
+    const indexes = await this.#db.getMany(steps.map((step) => chunkIndexKey(step, meta.id)));
+    const kv = this.stateKv();
+    for (let i = 0; i < steps.length; i++) {
+      if (indexes[i] === undefined) continue;
+      try {
+        await readChunkChain(kv, steps[i], meta.id, false);
+      } catch (err) {
+        throw new CheckpointError(`checkpoint ${meta.id}: ${(err as Error).message}`, { cause: err, step: steps[i] });
+      }
+    }
+  }
+
+  /**
+   * Runs after every checkpoint, while the job processes batches: every async step waits for the
+   * event loop, so it reads little. Metadata is read once; step entries are looked for only below
+   * the oldest kept checkpoint (writes are atomic: no entry of a checkpoint without metadata can
+   * exist above it); state chunks come from the in-memory index of chunks.
+   */
   async prune(keep: number): Promise<void> {
-    const complete = await this.list();
-    const kept = new Set(complete.slice(Math.max(0, complete.length - keep)).map((m) => pad(m.id)));
+    const metas: CheckpointMeta[] = [];
+    const metaKeys: string[] = [];
+    for await (const [key, value] of this.#db.iterator({ gte: META, lt: `${META}\xff` })) {
+      metaKeys.push(key);
+      try {
+        metas.push(JSON.parse(Buffer.from(value).toString('utf8')) as CheckpointMeta);
+      } catch {
+        // An unreadable metadata record is not a complete checkpoint: deleted below.
+      }
+    }
+    metas.sort((a, b) => a.id - b.id);
+    const keptMetas = metas.slice(Math.max(0, metas.length - keep));
+    const kept = new Set(keptMetas.map((m) => pad(m.id)));
     const batch = this.#db.batch();
     let n = 0;
-    for await (const key of this.#db.keys({ gte: META, lt: `${META}\xff` })) {
+    for (const key of metaKeys) {
       if (!kept.has(key.slice(META.length))) {
         batch.del(key);
         n++;
       }
     }
-    for await (const key of this.#db.keys({ gte: DATA, lt: `${DATA}\xff` })) {
-      const id = key.slice(DATA.length, DATA.length + 12);
-      if (!kept.has(id)) {
-        batch.del(key);
-        n++;
-      }
+    const below = keptMetas.length === 0 ? `${DATA}\xff` : `${DATA}${pad(keptMetas[0].id)}/`;
+    for await (const key of this.#db.keys({ gte: DATA, lt: below })) {
+      batch.del(key);
+      n++;
+    }
+    const chunks = await this.#chunkIndex();
+    const dead = deadChunks(chunks, keptMetas);
+    for (const key of dead) {
+      const chunk = chunks.get(key)!;
+      batch.del(key);
+      for (let part = 0; part < chunk.parts; part++) batch.del(chunkPartKey(chunk.step, chunk.id, part));
+      n += 1 + chunk.parts;
     }
     if (n > 0) await batch.write();
     else await batch.close();
+    for (const key of dead) chunks.delete(key);
+  }
+
+  /**
+   * Every state chunk's index (read once, then kept up to date by `write` and `prune`; the
+   * coordinator never runs them concurrently).
+   */
+  async #chunkIndex(): Promise<Map<string, ChunkRef>> {
+    if (this.#chunks !== undefined) return this.#chunks;
+    const chunks = new Map<string, ChunkRef>();
+    for await (const [key, value] of this.#db.iterator({ gte: CHUNK_INDEX_PREFIX, lt: `${CHUNK_INDEX_PREFIX}\xff` })) {
+      const ref = chunkRef(key, value);
+      if (ref !== undefined) chunks.set(key, ref);
+    }
+    this.#chunks = chunks;
+    return chunks;
   }
 
   /** The shared state store (keys under `state/`), in this database. */
@@ -132,6 +241,7 @@ export class LevelCheckpointStorage implements CheckpointStorage {
 
   async clear(): Promise<void> {
     await this.#db.clear();
+    this.#chunks = undefined;
   }
 
   async close(): Promise<void> {

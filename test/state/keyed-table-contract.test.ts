@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import type { StateOp } from '../../src/runtime/checkpoint-storage.js';
+import { applyChunk, chunkOps, encodeChunk, readChunkChain, tableColumns } from '../../src/state/heap-chunks.js';
 import { HeapTable } from '../../src/state/heap-table.js';
 import type { KeyedTable } from '../../src/state/keyed-state.js';
 import { LevelStateKv } from '../../src/state/level-state-kv.js';
@@ -34,6 +35,43 @@ function heapHarness(table = new HeapTable<string, string, unknown>()): Harness 
   };
 }
 
+/**
+ * A HeapTable checkpointed incrementally: the first checkpoint writes a full chunk, later ones the
+ * changes as deltas over it (as the keyed state store does); restore reads the chain back.
+ */
+async function incrementalHeapHarness(): Promise<Harness> {
+  const dir = tempDir('weir-heap-incremental-table-');
+  const db = new ClassicLevel<string, Uint8Array>(dir.dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db.open();
+  cleanups.push(dir.cleanup, () => db.close());
+  const kv = new LevelStateKv(db);
+  let id = 0;
+  const make = (table: HeapTable<string, string, unknown>, base: number | undefined): Harness => {
+    table.trackChanges();
+    return {
+      table,
+      prefetch: async () => undefined,
+      checkpoint: async () => {
+        const changes = table.takeChanges();
+        const full = base === undefined;
+        const chunk = ++id;
+        const ops = chunkOps('contract', chunk, full, full ? null : base!, 0, encodeChunk(tableColumns(table, full ? 'all' : changes)));
+        await kv.write(ops);
+        base = chunk;
+        return async () => {
+          const restored = new HeapTable<string, string, unknown>();
+          for (const c of await readChunkChain(kv, 'contract', chunk)) applyChunk(c.payload, restored);
+          return make(restored, chunk);
+        };
+      },
+    };
+  };
+  // A first (full) checkpoint of the empty table, so the contract's checkpoints are deltas.
+  const h = make(new HeapTable(), undefined);
+  await h.checkpoint();
+  return h;
+}
+
 /** A LevelTable over a real LevelDB (the checkpoint storage's role played by applying the captured ops). */
 async function levelHarness(cacheEntries = 1000): Promise<Harness> {
   const dir = tempDir('weir-level-table-');
@@ -64,6 +102,7 @@ async function levelHarness(cacheEntries = 1000): Promise<Harness> {
 
 const backends: Array<[string, () => Promise<Harness>]> = [
   ['HeapTable', async () => heapHarness()],
+  ['HeapTable (incremental chunks)', () => incrementalHeapHarness()],
   ['LevelTable', () => levelHarness()],
 ];
 
