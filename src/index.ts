@@ -33,7 +33,7 @@ import { boundedOutOfOrderness, monotonous } from './runtime/watermark-strategy.
 
 export { pipeline, Pipeline, type SourceOptions } from './builder/pipeline.js';
 export { Stream, type StepOptions, type SinkOptions } from './builder/stream.js';
-export { KeyedStream, type KeySelector } from './builder/keyed-stream.js';
+export { KeyedStream, type KeySelector, type KeyByOptions } from './builder/keyed-stream.js';
 export { deadLetter, type DeadLetter, type DeadLetterPolicy, type ErrorPolicy } from './runtime/error-policy.js';
 export {
   WeirError,

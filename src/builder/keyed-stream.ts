@@ -1,6 +1,7 @@
 import { ConfigError, show } from '../runtime/errors.js';
 import { fieldGetter } from '../runtime/field-getter.js';
 import type { WindowAssigner } from '../windows/window-assigner.js';
+import type { OperatorSpec } from '../runtime/operator.js';
 import type { Stream } from './stream.js';
 import { WindowedStream, type WindowOptions } from './windowed-stream.js';
 import type { KeyedProcessFn } from '../processors/keyed-process.js';
@@ -12,6 +13,44 @@ import { intervalJoin, windowJoin } from './joins.js';
 
 /** Picks the key of a record: a function, or a field name. */
 export type KeySelector<T, K> = ((record: T) => K) | (keyof T & string);
+
+/** Options of `keyBy(key, options)`. */
+export interface KeyByOptions {
+  /**
+   * In a scaled-out job (`scaleOut`), send the records through a repartition channel keyed by
+   * this key (for Kafka the topic `<job>.<step>.repartition`, with as many partitions as the
+   * source topic), so each key's state lives in one task. Needed when the key is not the Kafka
+   * message key. In one process the step passes records through. Default false.
+   */
+  repartition?: boolean;
+  /** Name of the repartition step (it names the topic). Default `keyBy`, made unique. */
+  name?: string;
+}
+
+/**
+ * `stream.keyBy(key, { repartition: true })`: an identity step marked as an exchange (see
+ * {@link KeyByOptions.repartition}), then the keyed stream after it.
+ */
+export function repartitionBy<T, K>(stream: Stream<T>, selector: KeySelector<T, K>, options: KeyByOptions): KeyedStream<T, K> {
+  if (options === null || typeof options !== 'object') throw new ConfigError(`keyBy: options must be an object, got ${show(options)}`);
+  if (options.repartition !== undefined && typeof options.repartition !== 'boolean') {
+    throw new ConfigError(`keyBy: repartition must be a boolean, got ${show(options.repartition)}`);
+  }
+  if (options.name !== undefined && (typeof options.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(options.name))) {
+    throw new ConfigError(`keyBy: name must be a step name of letters, digits, '.', '_', '-' (it names the repartition topic), got ${show(options.name)}`);
+  }
+  if (options.repartition !== true) return new KeyedStream<T, K>(stream, selector);
+  const key = compileKeySelector(selector);
+  const graph = stream.pipeline.graph;
+  const name = options.name ?? graph.uniqueName('keyBy');
+  const spec: OperatorSpec<T, T> = {
+    name,
+    stateless: true,
+    create: () => ({ processBatch: (batch, out) => out.emit(batch.records, batch.timestamps) }),
+  };
+  const id = graph.add({ type: 'operator', name, spec: spec as OperatorSpec, input: stream.port, onError: 'fail', exchange: { key: key as (record: unknown) => unknown } });
+  return new KeyedStream<T, K>(stream.derive<T>({ node: id }), selector);
+}
 
 /** Turn a key selector into a function. */
 export function compileKeySelector<T, K>(selector: KeySelector<T, K>): (record: T) => K {

@@ -12,7 +12,7 @@ import { mapOperator } from '../processors/map.js';
 import { transformOperator } from '../processors/transform.js';
 import type { TransformSpec } from '../processors/transform-spec.js';
 import type { Pipeline } from './pipeline.js';
-import { KeyedStream, type KeySelector } from './keyed-stream.js';
+import { KeyedStream, repartitionBy, type KeyByOptions, type KeySelector } from './keyed-stream.js';
 
 /** Options every operator step takes. */
 export interface StepOptions {
@@ -123,16 +123,25 @@ export class Stream<T> {
   }
 
   /**
-   * Partition the stream by key, for windows and keyed state: a function or a field name.
+   * Partition the stream by key, for windows and keyed state: a function or a field name. In a
+   * scaled-out job, a keyBy whose key is not the Kafka message key must repartition
+   * (`{ repartition: true }`, see {@link KeyByOptions}).
    * @example
    * ```ts
    * stream.keyBy('user');
+   * stream.keyBy('user', { repartition: true });
    * ```
    */
-  keyBy<K extends keyof T & string>(field: K): KeyedStream<T, T[K]>;
-  keyBy<K>(selector: (record: T) => K): KeyedStream<T, K>;
-  keyBy<K>(selector: KeySelector<T, K> | string): KeyedStream<T, K> {
-    return new KeyedStream<T, K>(this, selector as KeySelector<T, K>);
+  keyBy<K extends keyof T & string>(field: K, options?: KeyByOptions): KeyedStream<T, T[K]>;
+  keyBy<K>(selector: (record: T) => K, options?: KeyByOptions): KeyedStream<T, K>;
+  keyBy<K>(selector: KeySelector<T, K> | string, options?: KeyByOptions): KeyedStream<T, K> {
+    if (options === undefined) return new KeyedStream<T, K>(this, selector as KeySelector<T, K>);
+    return repartitionBy<T, K>(this, selector as KeySelector<T, K>, options);
+  }
+
+  /** @internal The stream of another port of the same pipeline. */
+  derive<O>(port: Port): Stream<O> {
+    return new Stream<O>(this.pipeline, port);
   }
 
   /**

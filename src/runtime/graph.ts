@@ -29,6 +29,12 @@ export interface OperatorNode {
   readonly spec: OperatorSpec;
   readonly input: Port;
   readonly onError: ErrorPolicy;
+  /**
+   * Set on the identity step a repartitioning `keyBy` inserts: in a scaled-out job the runtime
+   * replaces it by a write to, and a read from, a repartition channel partitioned by `key`; in
+   * one process it passes records through.
+   */
+  readonly exchange?: { readonly key: (record: unknown) => unknown };
 }
 
 export interface UnionNode {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import type { CheckpointStorage } from './checkpoint-storage.js';
 import { AbortedError, CheckpointError, ConfigError, describe } from './errors.js';
-import { JobGraph, type GraphNode, type NewNode } from './graph.js';
+import { JobGraph, type GraphNode, type NewNode, type OperatorNode, type SourceNode } from './graph.js';
 import type { JobEnvironment } from './job.js';
 import { JobRun, type JobResult, type StepStats } from './job-runner.js';
 import type { JobObserver, ObservedRun } from './observability/job-observer.js';
@@ -46,13 +46,19 @@ interface Task {
  *   from their last completed checkpoints: nothing lost, nothing repeated.
  *
  * Keyed state is thus partitioned by source partition: records with the same key must arrive on
- * the same partition (Kafka's default partitioner keys them so). Event time is per task.
+ * the same partition (Kafka's default partitioner keys them so), unless a repartitioning `keyBy`
+ * (an operator node with `exchange`) comes first: in each task it becomes a sink writing to the
+ * group's repartition channel ({@link TaskGroup.exchange}) and a source, at the same node id,
+ * reading this task's share of it; both are checkpointed with the task. Event time is per task.
  */
 export class TaskJob {
   readonly done: Promise<JobResult>;
   readonly #graph: JobGraph;
   readonly #source: TaskSource<unknown>;
   readonly #sourceName: string;
+  readonly #sourceTime: SourceNode['time'];
+  /** Repartitioning steps (`keyBy(key, { repartition: true })`) and the name of each one's writing sink step. */
+  readonly #exchanges: Array<{ node: OperatorNode; sinkName: string }>;
   readonly #resolved: ResolvedRunOptions;
   readonly #cp: NonNullable<ResolvedRunOptions['checkpoints']>;
   readonly #env: JobEnvironment;
@@ -89,9 +95,18 @@ export class TaskJob {
           `to start over, stop every process of the job and remove ${cp.stateDir}`,
       );
     }
+    const exchanges = graph.nodes.filter((n): n is OperatorNode => n.type === 'operator' && n.exchange !== undefined);
+    if (exchanges.length > 0 && source.bounded) {
+      throw new ConfigError(
+        `job "${graph.job}": a bounded scaled-out job cannot repartition (step ${exchanges.map((n) => `"${n.name}"`).join(', ')}): ` +
+          `a task cannot tell when the other tasks finished writing to it; run it unbounded, or without scaleOut`,
+      );
+    }
     this.#graph = graph;
     this.#source = source;
     this.#sourceName = sources[0].name;
+    this.#sourceTime = sources[0].time;
+    this.#exchanges = exchanges.map((node) => ({ node, sinkName: graph.uniqueName(`${node.name}.write`) }));
     this.#resolved = resolved;
     this.#cp = cp;
     this.#env = env;
@@ -116,7 +131,12 @@ export class TaskJob {
       now: () => clock.now(),
       clock,
       assigned: (tasks) => this.#assigned(tasks),
+      exchanges: this.#exchanges.map((e) => e.node.name),
     });
+    if (this.#exchanges.length > 0 && this.#group.exchange === undefined) {
+      await this.#group.close();
+      throw new ConfigError(`job "${this.#graph.job}": source "${this.#sourceName}" cannot repartition (step "${this.#exchanges[0].node.name}"); use sources.kafka`);
+    }
     this.#observer.attach(this.#observed(), { stateDir: this.#cp.stateDir, intervalMs: this.#cp.intervalMs });
     if (this.#abort.signal.aborted || this.#stopping !== undefined) await this.#group.close();
   }
@@ -276,10 +296,27 @@ export class TaskJob {
     }
   }
 
-  /** The job's graph for one task: its partition of the source, and sinks named after it. */
+  /**
+   * The job's graph for one task: its partition of the source, and sinks named after it. A
+   * repartitioning step becomes a source at the same node id (its consumers keep their input)
+   * reading this task's share of the channel, and a sink, fed by the step's input, writing to it.
+   */
   #taskGraph(task: string): JobGraph {
     const graph = new JobGraph(this.#graph.job);
-    for (const node of this.#graph.nodes) graph.add(taskNode(node, task, this.#group!));
+    const group = this.#group!;
+    const writes: NewNode[] = [];
+    for (const node of this.#graph.nodes) {
+      const exchange = node.type === 'operator' ? this.#exchanges.find((e) => e.node === node) : undefined;
+      if (exchange === undefined) {
+        graph.add(taskNode(node, task, group));
+        continue;
+      }
+      const channel = group.exchange!(exchange.node.name, task, exchange.node.exchange!.key);
+      // Event time comes with the records (their timestamps); the watermark follows the source's strategy.
+      graph.add({ type: 'source', name: exchange.node.name, time: { watermark: this.#sourceTime.watermark }, source: channel.source });
+      writes.push({ type: 'sink', name: exchange.sinkName, input: exchange.node.input, sink: channel.sink });
+    }
+    for (const node of writes) graph.add(node);
     return graph;
   }
 

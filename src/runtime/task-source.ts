@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { Sink } from './sink.js';
 import type { Source } from './source.js';
 
 /**
@@ -27,6 +28,24 @@ export interface TaskGroupContext {
    * changed). Tasks missing from the list were given to another process: stop them.
    */
   assigned(tasks: readonly string[]): void;
+  /**
+   * Steps of the job that repartition (`keyBy(key, { repartition: true })`): the group must
+   * provide a channel for each ({@link TaskGroup.exchange}) and fail the join with a
+   * ConfigError when it cannot (for Kafka: the repartition topic is missing or has another
+   * partition count than the source).
+   */
+  readonly exchanges?: readonly string[];
+}
+
+/**
+ * The two ends of a repartition channel for one task: `sink` writes the task's records, each to
+ * the task that owns its key; `source` reads what every task wrote for this task. Exactly-once:
+ * the sink's pre-committed state and the source's position are checkpointed with the task, and a
+ * task that replays after a failure sends records the source recognises and drops.
+ */
+export interface ExchangeChannel {
+  readonly source: Source<unknown>;
+  readonly sink: Sink<unknown>;
 }
 
 /** A process's membership in the group. */
@@ -36,6 +55,11 @@ export interface TaskGroup<T> {
    * checkpoint is authoritative), else where the group's committed offsets say.
    */
   task(id: string): Source<T>;
+  /**
+   * The repartition channel of exchange step `step` for task `task`, partitioned by `key`.
+   * Absent: the group cannot repartition (a job with such a step then fails to start).
+   */
+  exchange?(step: string, task: string, key: (record: unknown) => unknown): ExchangeChannel;
   /** Leave the group; called once, after every task of this process stopped. */
   close(): Promise<void>;
 }

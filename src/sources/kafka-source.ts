@@ -4,7 +4,9 @@ import { AbortedError, ConfigError, ConnectorError, WeirError, describe, show } 
 import type { Source, SourceChunk, SourceContext, SourceProgress, SourceReader } from '../runtime/source.js';
 import type { TaskGroup, TaskGroupContext, TaskSource } from '../runtime/task-source.js';
 import { MissingSchemaError, toDeserializer, type KafkaDeserializer, type KafkaFormat } from './kafka-deserializers.js';
+import { RepartitionReader, ensureRepartitionTopics, repartitionSink, repartitionTopic, restoredOffsets } from './kafka-repartition.js';
 import { stickyAssigner, type TopicPartition, type assignSticky } from './kafka-sticky-assignor.js';
+import { taskAssigner } from './kafka-task-assignor.js';
 
 /** A record read from Kafka. */
 export interface KafkaRecord<V = unknown, K = unknown> {
@@ -186,19 +188,43 @@ export function kafkaSource<V = unknown, K = string>(options: KafkaSourceOptions
       return reader;
     },
     async joinTasks(ctx: TaskGroupContext): Promise<TaskGroup<KafkaRecord<V, K>>> {
-      const member = new KafkaReader<V, K>(settings, { ...ctx, restored: undefined }, (tasks) => ctx.assigned(tasks));
+      const exchanges = (ctx.exchanges ?? []).map((step) => ({ step, topic: repartitionTopic(ctx.job, step) }));
+      const member = new KafkaReader<V, K>(settings, { ...ctx, restored: undefined }, (tasks) => ctx.assigned(tasks), exchanges);
       await member.start();
+      const tasks = () => Array.from({ length: member.partitionCount }, (_, n) => String(n));
       return {
         task: (id) => ({
           name: settings.name,
           bounded: settings.bounded,
           replayable: true,
           open: (taskCtx: SourceContext) => {
-            const reader = new KafkaTaskReader<V, K>(member, id, taskCtx);
+            const reader = new KafkaTaskReader<V, K>(member, id, taskCtx, settings.topics);
             register(`${ctx.job}\u0000${id}`, reader);
             return reader;
           },
         }),
+        exchange: (step, id, key) => {
+          const topic = repartitionTopic(ctx.job, step);
+          if (!exchanges.some((e) => e.topic === topic)) throw new ConfigError(`${WHAT}: step "${step}" was not announced as an exchange when the group was joined`);
+          return {
+            source: {
+              name: step,
+              bounded: false,
+              replayable: true,
+              open: (taskCtx: SourceContext) => {
+                const inner = new KafkaTaskReader<Buffer, Buffer>(member as unknown as KafkaReader<Buffer, Buffer>, id, { ...taskCtx, restored: restoredOffsets(taskCtx.restored, step) }, [topic]);
+                return new RepartitionReader(inner, taskCtx.restored, tasks(), step);
+              },
+            },
+            sink: repartitionSink(
+              { brokers: settings.brokers, clientId: settings.clientId, connection: settings.connection, logLevel: settings.logLevel },
+              topic,
+              member.partitionCount,
+              id,
+              key,
+            ),
+          };
+        },
         close: () => member.close(),
       };
     },
@@ -364,8 +390,16 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   readonly #wakers = new Set<() => void>();
   /** Scaled-out job: told the tasks (partition numbers) this member holds after each assignment. */
   readonly #onTasks: ((tasks: string[]) => void) | undefined;
-  /** Scaled-out job: the restored positions of the tasks whose reader is open. */
-  readonly #openTasks = new Map<string, ReadonlyMap<string, number>>();
+  /**
+   * Scaled-out job: the partitions (`"topic:partition"`) of the tasks' open readers, with each
+   * one's restored offset (authoritative) or undefined.
+   */
+  readonly #openParts = new Map<string, number | undefined>();
+  /** Scaled-out job: repartition topics, read by tasks too (raw, unbounded, from the earliest offset). */
+  readonly #exchanges: ReadonlyArray<{ step: string; topic: string }>;
+  readonly #exchangeTopics: ReadonlySet<string>;
+  /** Scaled-out job with repartition topics: the partition count of the source (and repartition) topics. */
+  partitionCount = 0;
   /** What the latest `position()` returned, until its checkpoint completes. */
   #barrier: KafkaSourcePosition | undefined;
   #lastBarrier: KafkaSourcePosition | undefined;
@@ -376,8 +410,10 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   /** Generation of assignments: async start-offset lookups of an older one are discarded. */
   #generation = 0;
 
-  constructor(settings: Settings, ctx: SourceContext, onTasks?: (tasks: string[]) => void) {
+  constructor(settings: Settings, ctx: SourceContext, onTasks?: (tasks: string[]) => void, exchanges: ReadonlyArray<{ step: string; topic: string }> = []) {
     this.#s = settings;
+    this.#exchanges = exchanges;
+    this.#exchangeTopics = new Set(exchanges.map((e) => e.topic));
     this.#ctx = ctx;
     this.#onTasks = onTasks;
     this.#step = ctx.name;
@@ -407,6 +443,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
           for (const p of await admin.fetchTopicOffsets(topic)) this.#ends.set(`${topic}:${p.partition}`, Number(p.high));
         }
       }
+      if (this.#exchanges.length > 0) this.partitionCount = await ensureRepartitionTopics(admin, this.#ctx.job, s.topics, this.#exchanges);
       await this.#join();
     } catch (err) {
       await this.#disconnect();
@@ -427,7 +464,12 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
       readUncommitted: s.readUncommitted,
       allowAutoTopicCreation: false,
       // Sticky: a rejoin keeps partitions where they are (round robin as a fallback for mixed groups).
-      partitionAssigners: [stickyAssigner(this.#kafkajs!, () => this.#claims()), this.#kafkajs!.PartitionAssigners.roundRobin],
+      // Scaled out: all partitions of a task (partition n of every topic) go to one member.
+      partitionAssigners: [
+        ...(this.#onTasks === undefined ? [] : [taskAssigner(this.#kafkajs!, () => this.#claims())]),
+        stickyAssigner(this.#kafkajs!, () => this.#claims()),
+        this.#kafkajs!.PartitionAssigners.roundRobin,
+      ],
     });
     this.#consumer = consumer;
     const current = () => this.#consumer === consumer && !this.#closed;
@@ -455,7 +497,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
       this.#fail(this.#external('the Kafka consumer crashed', error));
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: s.topics, fromBeginning: s.earliest });
+    await consumer.subscribe({ topics: [...s.topics, ...this.#exchangeTopics], fromBeginning: s.earliest });
     // Not awaited: joining the group can take a while; reads wait for the assignment.
     consumer
       .run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: (payload) => (current() ? this.#onBatch(payload) : Promise.resolve()) })
@@ -465,40 +507,40 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   read(max: number): SourceChunk<KafkaRecord<V, K>> | null | Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const chunk = this.#take(max, undefined);
+    const chunk = this.#take(max, undefined, undefined);
     if (chunk !== undefined) return chunk;
-    return this.#wait(max, undefined, this.#ctx.signal, () => this.#idleSplit());
+    return this.#wait(max, undefined, this.#ctx.signal, () => this.#idleSplit(), undefined);
   }
 
   // ---- tasks (scaled-out job: one reader per partition number, see KafkaTaskReader) ---------
 
-  /** A task's reader opened: start its partitions at its restored offsets (authoritative). */
-  startTask(task: string, restored: ReadonlyMap<string, number>): void {
-    this.#openTasks.set(task, restored);
-    const fresh = this.#order.filter((p) => String(p.partition) === task && !p.ready);
+  /** A task's reader of `topics` opened: start its partitions at its restored offsets (authoritative). */
+  startTask(task: string, restored: ReadonlyMap<string, number>, topics: ReadonlySet<string>): void {
+    for (const topic of topics) this.#openParts.set(`${topic}:${task}`, restored.get(`${topic}:${task}`));
+    const fresh = this.#order.filter((p) => String(p.partition) === task && topics.has(p.topic) && !p.ready);
     if (fresh.length > 0) this.#startPartitions(fresh, this.#generation).catch((err: unknown) => this.#fail(this.#external('cannot look up start offsets', err)));
   }
 
-  /** A task's reader closed. */
-  endTask(task: string): void {
-    this.#openTasks.delete(task);
+  /** A task's reader of `topics` closed. */
+  endTask(task: string, topics: ReadonlySet<string>): void {
+    for (const topic of topics) this.#openParts.delete(`${topic}:${task}`);
   }
 
-  /** What {@link read} does, for the partitions of one task; `position` follows what was handed out. */
-  takeTask(task: number, max: number, position: Map<string, number>): SourceChunk<KafkaRecord<V, K>> | null | undefined {
-    const chunk = this.#take(max, task);
-    for (const p of this.#order) if (p.partition === task && p.ready) position.set(p.key, p.emitted);
+  /** What {@link read} does, for the partitions of one task in `topics`; `position` follows what was handed out. */
+  takeTask(task: number, max: number, position: Map<string, number>, topics: ReadonlySet<string>): SourceChunk<KafkaRecord<V, K>> | null | undefined {
+    const chunk = this.#take(max, task, topics);
+    for (const p of this.#order) if (p.partition === task && p.ready && topics.has(p.topic)) position.set(p.key, p.emitted);
     return chunk;
   }
 
-  async waitTask(task: number, max: number, signal: AbortSignal, position: Map<string, number>): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
+  async waitTask(task: number, max: number, signal: AbortSignal, position: Map<string, number>, topics: ReadonlySet<string>): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
     const chunk = await this.#wait(max, task, signal, () => {
-      for (const p of this.#order) if (p.partition === task && p.announced) return p.key;
+      for (const p of this.#order) if (p.partition === task && topics.has(p.topic) && p.announced) return p.key;
       // Given up (or not started yet): a partition the runtime already tracks, from the checkpoint.
       for (const key of position.keys()) return key;
       return undefined;
-    });
-    for (const p of this.#order) if (p.partition === task && p.ready) position.set(p.key, p.emitted);
+    }, topics);
+    for (const p of this.#order) if (p.partition === task && p.ready && topics.has(p.topic)) position.set(p.key, p.emitted);
     return chunk;
   }
 
@@ -553,9 +595,9 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   // ---- reading ---------------------------------------------------------------------------
 
   /** A chunk from the next partition with buffered data, an announcement, the end, or undefined. */
-  #take(max: number, task: number | undefined): SourceChunk<KafkaRecord<V, K>> | null | undefined {
+  #take(max: number, task: number | undefined, topics: ReadonlySet<string> | undefined): SourceChunk<KafkaRecord<V, K>> | null | undefined {
     if (this.#failure !== undefined) throw this.#failure;
-    const order = task === undefined ? this.#order : this.#order.filter((p) => p.partition === task);
+    const order = task === undefined ? this.#order : this.#order.filter((p) => p.partition === task && (topics === undefined || topics.has(p.topic)));
     const n = order.length;
     // Every assigned partition must be a split before any data moves the watermark: records of a
     // partition the runtime does not know yet would otherwise be late. So no data while a start
@@ -625,7 +667,13 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   /** Wait for data, an assignment, the signal or the poll timeout, then read again. */
-  async #wait(max: number, task: number | undefined, signal: AbortSignal, idleSplit: () => string | undefined): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
+  async #wait(
+    max: number,
+    task: number | undefined,
+    signal: AbortSignal,
+    idleSplit: () => string | undefined,
+    topics: ReadonlySet<string> | undefined,
+  ): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
     for (;;) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new AbortedError('source stopped', { cause: signal.reason });
       await new Promise<void>((resolve) => {
@@ -639,7 +687,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
         signal.addEventListener('abort', done, { once: true });
         this.#wakers.add(done);
       });
-      const chunk = this.#take(max, task);
+      const chunk = this.#take(max, task, topics);
       if (chunk !== undefined) return chunk;
       // Nothing arrived: an empty chunk lets barriers and idleness move on. It must name a split
       // the runtime already tracks (an unnamed one would hold the watermark at −∞ for good).
@@ -707,6 +755,8 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   #decode(p: Partition, messages: KafkaMessage[], first: number, last: number, nextOffset: number, resolved = false): Pending | Promise<Pending> {
     const s = this.#s;
     const raw = s.rawHeaders;
+    // A repartition topic's keys and values are decoded by its reader (RepartitionReader).
+    const exchange = this.#exchangeTopics.has(p.topic);
     const records: KafkaRecord[] = [];
     const timestamps: number[] = [];
     const offsets: number[] = [];
@@ -717,8 +767,13 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
       let key: unknown = null;
       let value: unknown = null;
       try {
-        if (m.key != null) key = s.key.deserialize(m.key);
-        if (m.value != null) value = s.value.deserialize(m.value);
+        if (exchange) {
+          key = m.key;
+          value = m.value;
+        } else {
+          if (m.key != null) key = s.key.deserialize(m.key);
+          if (m.value != null) value = s.value.deserialize(m.value);
+        }
       } catch (err) {
         if (err instanceof MissingSchemaError && !resolved) return this.#decodeResolving(p, messages, first, last, nextOffset);
         (deadLetters ??= []).push(this.#deadLetter(p, m, offset, err));
@@ -837,7 +892,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     }
     if (fresh.length > 0) consumer.pause(groupByTopic(fresh));
     // Scaled out: a partition starts when its task's reader opens, at the task's checkpoint.
-    const start = this.#onTasks === undefined ? fresh : fresh.filter((p) => this.#openTasks.has(String(p.partition)));
+    const start = this.#onTasks === undefined ? fresh : fresh.filter((p) => this.#openParts.has(p.key));
     if (start.length > 0) {
       this.#startPartitions(start, generation).catch((err: unknown) => this.#fail(this.#external('cannot look up start offsets', err)));
     }
@@ -895,16 +950,18 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     const ready: Partition[] = [];
     for (const p of fresh) {
       if (this.#parts.get(p.key) !== p || p.ready) continue;
-      const task = this.#openTasks.get(String(p.partition));
-      const restored = task !== undefined ? task.get(p.key) : this.#restored.get(p.key);
+      const task = this.#openParts.has(p.key);
+      const restored = task ? this.#openParts.get(p.key) : this.#restored.get(p.key);
       const group = committed.get(p.key) ?? -1;
       const bound = bounds.get(p.key) ?? { low: 0, high: 0 };
+      const exchange = this.#exchangeTopics.has(p.topic);
       let start: number;
       // A task's checkpoint is authoritative: its output up to there is committed, nothing after.
-      if (restored !== undefined && task !== undefined) start = restored;
+      if (restored !== undefined && task) start = restored;
       else if (restored !== undefined) start = Math.max(restored, group);
       else if (group >= 0) start = group;
-      else start = this.#s.earliest ? bound.low : bound.high;
+      // A repartition topic holds what other tasks wrote for this one, also before it opened.
+      else start = this.#s.earliest || exchange ? bound.low : bound.high;
       start = Math.max(start, bound.low);
       this.#restored.delete(p.key);
       p.emitted = start;
@@ -912,7 +969,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
       p.start = start;
       p.committed = group >= 0 ? group : start;
       const end = this.#ends.get(p.key);
-      p.end = this.#s.bounded ? (end ?? 0) : undefined;
+      p.end = this.#s.bounded && !exchange ? (end ?? 0) : undefined;
       p.ready = true;
       // Bounded mode: a partition already read to its end is never fetched again.
       if (p.end !== undefined && start >= p.end) p.paused = true;
@@ -1011,22 +1068,25 @@ class KafkaTaskReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   readonly #partition: number;
   readonly #ctx: SourceContext;
   readonly #position: Map<string, number>;
+  /** The topics this reader reads partition `task` of (a task's source topics, or one repartition topic). */
+  readonly #topics: ReadonlySet<string>;
   #barrier: KafkaSourcePosition | undefined;
   #read = 0;
 
-  constructor(member: KafkaReader<V, K>, task: string, ctx: SourceContext) {
+  constructor(member: KafkaReader<V, K>, task: string, ctx: SourceContext, topics: readonly string[]) {
     this.#member = member;
     this.#task = task;
     this.#partition = Number(task);
     this.#ctx = ctx;
+    this.#topics = new Set(topics);
     this.#position = parsePosition(ctx.restored, ctx.name);
-    member.startTask(task, new Map(this.#position));
+    member.startTask(task, new Map(this.#position), this.#topics);
   }
 
   read(max: number): SourceChunk<KafkaRecord<V, K>> | null | Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const chunk = this.#member.takeTask(this.#partition, max, this.#position);
+    const chunk = this.#member.takeTask(this.#partition, max, this.#position, this.#topics);
     if (chunk !== undefined) return this.#count(chunk);
-    return this.#member.waitTask(this.#partition, max, this.#ctx.signal, this.#position).then((c) => this.#count(c));
+    return this.#member.waitTask(this.#partition, max, this.#ctx.signal, this.#position, this.#topics).then((c) => this.#count(c));
   }
 
   position(): KafkaSourcePosition {
@@ -1054,7 +1114,7 @@ class KafkaTaskReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   close(): void {
-    this.#member.endTask(this.#task);
+    this.#member.endTask(this.#task, this.#topics);
     this.onClose?.();
   }
 
