@@ -82,6 +82,16 @@ export class JobMetrics {
         steps,
       ) as unknown as Metric,
     );
+    // Per step, the minimum over its instances (the tasks of a scaled-out job): how far event time got everywhere.
+    const watermarks = (): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const c of steps()) {
+        if (!Number.isFinite(c.watermark)) continue;
+        const had = out.get(c.step);
+        if (had === undefined || c.watermark < had) out.set(c.step, c.watermark);
+      }
+      return out;
+    };
     new Gauge({
       name: 'weir_watermark_timestamp_seconds',
       help: 'Current event-time watermark of a step, in seconds since the epoch (absent before the first one).',
@@ -89,7 +99,7 @@ export class JobMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of steps()) if (Number.isFinite(c.watermark)) this.set({ operator: c.step }, c.watermark / 1000);
+        for (const [step, watermark] of watermarks()) this.set({ operator: step }, watermark / 1000);
       },
     });
     new Gauge({
@@ -100,7 +110,7 @@ export class JobMetrics {
       collect() {
         this.reset();
         const now = options.now();
-        for (const c of steps()) if (Number.isFinite(c.watermark)) this.set({ operator: c.step }, (now - c.watermark) / 1000);
+        for (const [step, watermark] of watermarks()) this.set({ operator: step }, (now - watermark) / 1000);
       },
     });
     const sourceLag = (unit: SourceProgress['unit']): void => {

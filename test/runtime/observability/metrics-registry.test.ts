@@ -47,6 +47,21 @@ describe('job metrics', () => {
     expect(text).not.toContain('process_cpu');
   });
 
+  it('the tasks of a scaled-out job: counters add up per step, the watermark is the minimum', async () => {
+    const metrics = new JobMetrics('j', { now: () => 10_000, ready: () => true, processMetrics: false });
+    const a = new StepCounters('window', 'operator');
+    const b = new StepCounters('window', 'operator');
+    metrics.attach({ counters: new Map([['window\u00000', a], ['window\u00001', b]]), sources: [] });
+    a.recordsIn = 3;
+    b.recordsIn = 4;
+    a.watermark = 9_000;
+    b.watermark = 5_000;
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'weir_records_in_total{operator="window",job="j"}')).toBe(7);
+    expect(sample(text, 'weir_watermark_timestamp_seconds{operator="window",job="j"}')).toBe(5);
+    expect(sample(text, 'weir_watermark_lag_seconds{operator="window",job="j"}')).toBe(5);
+  });
+
   it('step metrics are read from the counters at scrape time; source lag where the source knows it', async () => {
     const source = new StepCounters('src', 'source');
     const op = new StepCounters('op', 'operator');
