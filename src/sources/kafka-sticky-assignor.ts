@@ -105,9 +105,22 @@ export interface AssignorKafkaJs {
  * ```
  */
 export function stickyAssigner(kafkajs: AssignorKafkaJs, claims: () => Omit<MemberClaims, 'id'>): PartitionAssigner {
+  return claimsAssigner(kafkajs, STICKY_ASSIGNOR, assignSticky, claims);
+}
+
+/**
+ * A kafkajs partition assigner named `name` whose members exchange their claims (owned and clean
+ * partitions, as JSON user data of the group metadata) and whose leader assigns with `assign`.
+ */
+export function claimsAssigner(
+  kafkajs: AssignorKafkaJs,
+  name: string,
+  assign: (members: readonly MemberClaims[], partitions: readonly TopicPartition[]) => Map<string, TopicPartition[]>,
+  claims: () => Omit<MemberClaims, 'id'>,
+): PartitionAssigner {
   const { MemberMetadata, MemberAssignment } = kafkajs.AssignerProtocol;
   return ({ cluster }) => ({
-    name: STICKY_ASSIGNOR,
+    name,
     version: 1,
     async assign({ members, topics }) {
       const partitions: TopicPartition[] = [];
@@ -123,8 +136,7 @@ export function stickyAssigner(kafkajs: AssignorKafkaJs, claims: () => Omit<Memb
         }
         return { id: memberId, owned, clean };
       });
-      const assignment = assignSticky(decoded, partitions);
-      return [...assignment].map(([memberId, tps]) => {
+      return [...assign(decoded, partitions)].map(([memberId, tps]) => {
         const byTopic: Record<string, number[]> = {};
         for (const [topic, partition] of tps) (byTopic[topic] ??= []).push(partition);
         return { memberId, memberAssignment: MemberAssignment.encode({ version: 1, assignment: byTopic, userData: Buffer.alloc(0) }) };
@@ -132,7 +144,7 @@ export function stickyAssigner(kafkajs: AssignorKafkaJs, claims: () => Omit<Memb
     },
     protocol({ topics }) {
       const { owned, clean } = claims();
-      return { name: STICKY_ASSIGNOR, metadata: MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ owned, clean })) }) };
+      return { name, metadata: MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ owned, clean })) }) };
     },
   });
 }

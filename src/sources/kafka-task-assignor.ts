@@ -1,5 +1,5 @@
 import type { PartitionAssigner } from 'kafkajs';
-import { assignSticky, type AssignorKafkaJs, type MemberClaims, type TopicPartition } from './kafka-sticky-assignor.js';
+import { assignSticky, claimsAssigner, type AssignorKafkaJs, type MemberClaims, type TopicPartition } from './kafka-sticky-assignor.js';
 
 /** The assignor's name in the group protocol (every process of a scaled-out job uses it). */
 export const TASK_ASSIGNOR = 'WeirTasks';
@@ -49,33 +49,5 @@ export function assignTasks(members: readonly MemberClaims[], partitions: readon
  * ```
  */
 export function taskAssigner(kafkajs: AssignorKafkaJs, claims: () => Omit<MemberClaims, 'id'>): PartitionAssigner {
-  const { MemberMetadata, MemberAssignment } = kafkajs.AssignerProtocol;
-  return ({ cluster }) => ({
-    name: TASK_ASSIGNOR,
-    version: 1,
-    async assign({ members, topics }) {
-      const partitions: TopicPartition[] = [];
-      for (const topic of topics) for (const p of cluster.findTopicPartitionMetadata(topic)) partitions.push([topic, p.partitionId]);
-      const decoded = members.map(({ memberId, memberMetadata }) => {
-        let owned: TopicPartition[] = [];
-        let clean: TopicPartition[] = [];
-        try {
-          const data = MemberMetadata.decode(memberMetadata)?.userData;
-          if (data !== undefined && data.length > 0) ({ owned = [], clean = [] } = JSON.parse(data.toString('utf8')) as { owned?: TopicPartition[]; clean?: TopicPartition[] });
-        } catch {
-          // A member of another kind (or version): it claims nothing.
-        }
-        return { id: memberId, owned, clean };
-      });
-      return [...assignTasks(decoded, partitions)].map(([memberId, tps]) => {
-        const byTopic: Record<string, number[]> = {};
-        for (const [topic, partition] of tps) (byTopic[topic] ??= []).push(partition);
-        return { memberId, memberAssignment: MemberAssignment.encode({ version: 1, assignment: byTopic, userData: Buffer.alloc(0) }) };
-      });
-    },
-    protocol({ topics }) {
-      const { owned, clean } = claims();
-      return { name: TASK_ASSIGNOR, metadata: MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ owned, clean })) }) };
-    },
-  });
+  return claimsAssigner(kafkajs, TASK_ASSIGNOR, assignTasks, claims);
 }
