@@ -29,6 +29,18 @@ interface JobProcess {
   stderr(): string;
 }
 
+/** `promise`, or an error naming `label` and what the job processes said after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, label: string, jobs: JobProcess[]): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const state = jobs.map((j, i) => `job ${i}: exit ${j.child.exitCode ?? j.child.signalCode ?? 'running'}, stderr ${JSON.stringify(j.stderr().slice(-2000))}`);
+      reject(new Error(`timed out waiting for ${label}; ${state.join('; ')}`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const unavailable = await kafkaUnavailable();
 
 describe.skipIf(unavailable !== undefined)(`two job processes sharing a topic${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
@@ -62,18 +74,6 @@ describe.skipIf(unavailable !== undefined)(`two job processes sharing a topic${u
     );
     const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null }));
     return { child, reading, partitions, exited, stderr: () => stderr };
-  }
-
-  /** `promise`, or an error naming `label` and what the job processes said after `ms`. */
-  function within<T>(promise: Promise<T>, ms: number, label: string, jobs: JobProcess[]): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const state = jobs.map((j, i) => `job ${i}: exit ${j.child.exitCode ?? j.child.signalCode ?? 'running'}, stderr ${JSON.stringify(j.stderr().slice(-2000))}`);
-        reject(new Error(`timed out waiting for ${label}; ${state.join('; ')}`));
-      }, ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   async function until(what: () => Promise<boolean>, label: () => string, timeoutMs = 60_000): Promise<void> {
@@ -258,17 +258,6 @@ describe.skipIf(unavailable !== undefined)(`a scaled-out job repartitioning by a
     const reading = new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('reading') && resolve()));
     const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as string | null }));
     return { child, reading, partitions: new Set(), exited, stderr: () => stderr };
-  }
-
-  function within<T>(promise: Promise<T>, ms: number, label: string, jobs: JobProcess[]): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const state = jobs.map((j, i) => `job ${i}: exit ${j.child.exitCode ?? j.child.signalCode ?? 'running'}, stderr ${JSON.stringify(j.stderr().slice(-2000))}`);
-        reject(new Error(`timed out waiting for ${label}; ${state.join('; ')}`));
-      }, ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   /**
