@@ -202,7 +202,9 @@ export class TaskJob {
     const task = this.#tasks.get(id)!;
     this.#tasks.delete(id);
     this.#observer.log.info('task.released', `task ${id} was assigned to another process: taking a savepoint and handing it over`, { task: id });
-    const leaving = this.#stopTask(task).then(() => task.ended);
+    const leaving = this.#stopTask(task)
+      .then(() => task.ended)
+      .catch((err: unknown) => this.#fail(err));
     this.#leaving.add(leaving);
     void leaving.finally(() => this.#leaving.delete(leaving));
   }
