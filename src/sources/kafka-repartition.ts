@@ -98,6 +98,8 @@ export class RepartitionReader implements SourceReader<unknown> {
   readonly #step: string;
   readonly #seqs = new Map<string, number>();
   #announce: string[];
+  /** A split announced first: what an empty chunk names (so barriers and idleness move on). */
+  readonly #idleSplit: string;
   readonly #pending: Pending[] = [];
   /** `"topic:partition"` and the offset of the first record of `#pending` (where a restore must read again). */
   #pendingFrom: [string, number] | undefined;
@@ -113,6 +115,8 @@ export class RepartitionReader implements SourceReader<unknown> {
     this.#step = step;
     if (restored !== undefined && restored !== null) for (const [task, seq] of Object.entries(checkPosition(restored, step).seqs)) this.#seqs.set(task, seq);
     this.#announce = upstream.map((u) => `upstream:${u}`);
+    if (this.#announce.length === 0) throw new ConfigError(`source "${step}": a repartition reader needs the writing tasks' ids`);
+    this.#idleSplit = this.#announce[0];
   }
 
   read(max: number): SourceChunk<unknown> | null | Promise<SourceChunk<unknown> | null> {
@@ -148,7 +152,7 @@ export class RepartitionReader implements SourceReader<unknown> {
     if (chunk === null) return null;
     const records = chunk.records;
     // Nothing new: an empty chunk lets barriers and idleness move on; it names a split announced already.
-    if (records.length === 0) return { records: [], split: 'upstream:0' };
+    if (records.length === 0) return { records: [], split: this.#idleSplit };
     const timestamps = chunk.timestamps ?? [];
     const groups = new Map<string, Pending>();
     for (let i = 0; i < records.length; i++) {

@@ -338,6 +338,14 @@ interface Pending {
   taken: number;
 }
 
+/** What one task reader of a scaled-out job reads: partition `partition` of `topics`. */
+interface TaskScope {
+  readonly partition: number;
+  readonly topics: ReadonlySet<string>;
+  /** Offset after the last record handed out, per `"topic:partition"` (the reader's position). */
+  readonly position: Map<string, number>;
+}
+
 /** One assigned partition. */
 interface Partition {
   readonly key: string;
@@ -507,9 +515,9 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   read(max: number): SourceChunk<KafkaRecord<V, K>> | null | Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const chunk = this.#take(max, undefined, undefined);
+    const chunk = this.#take(max, undefined);
     if (chunk !== undefined) return chunk;
-    return this.#wait(max, undefined, this.#ctx.signal, () => this.#idleSplit(), undefined);
+    return this.#wait(max, undefined, this.#ctx.signal, () => this.#idleSplit());
   }
 
   // ---- tasks (scaled-out job: one reader per partition number, see KafkaTaskReader) ---------
@@ -526,22 +534,22 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
     for (const topic of topics) this.#openParts.delete(`${topic}:${task}`);
   }
 
-  /** What {@link read} does, for the partitions of one task in `topics`; `position` follows what was handed out. */
-  takeTask(task: number, max: number, position: Map<string, number>, topics: ReadonlySet<string>): SourceChunk<KafkaRecord<V, K>> | null | undefined {
-    const chunk = this.#take(max, task, topics);
-    for (const p of this.#order) if (p.partition === task && p.ready && topics.has(p.topic)) position.set(p.key, p.emitted);
-    return chunk;
+  /** What {@link read} does, for the partitions of one task; its position follows what was handed out. */
+  takeTask(scope: TaskScope, max: number): SourceChunk<KafkaRecord<V, K>> | null | undefined {
+    return this.#take(max, scope);
   }
 
-  async waitTask(task: number, max: number, signal: AbortSignal, position: Map<string, number>, topics: ReadonlySet<string>): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const chunk = await this.#wait(max, task, signal, () => {
-      for (const p of this.#order) if (p.partition === task && topics.has(p.topic) && p.announced) return p.key;
+  waitTask(scope: TaskScope, max: number, signal: AbortSignal): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
+    return this.#wait(max, scope, signal, () => {
+      for (const p of this.#partitionsOf(scope)) if (p.announced) return p.key;
       // Given up (or not started yet): a partition the runtime already tracks, from the checkpoint.
-      for (const key of position.keys()) return key;
+      for (const key of scope.position.keys()) return key;
       return undefined;
-    }, topics);
-    for (const p of this.#order) if (p.partition === task && p.ready && topics.has(p.topic)) position.set(p.key, p.emitted);
-    return chunk;
+    });
+  }
+
+  #partitionsOf(scope: TaskScope): Partition[] {
+    return this.#order.filter((p) => p.partition === scope.partition && scope.topics.has(p.topic));
   }
 
   /** A task's checkpoint completed: commit its offsets to the group (for lag tools). */
@@ -594,10 +602,21 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
 
   // ---- reading ---------------------------------------------------------------------------
 
-  /** A chunk from the next partition with buffered data, an announcement, the end, or undefined. */
-  #take(max: number, task: number | undefined, topics: ReadonlySet<string> | undefined): SourceChunk<KafkaRecord<V, K>> | null | undefined {
+  /**
+   * A chunk from the next partition with buffered data (of every assigned partition, or of one
+   * task's, whose position then follows), an announcement, the end, or undefined.
+   */
+  #take(max: number, scope: TaskScope | undefined): SourceChunk<KafkaRecord<V, K>> | null | undefined {
     if (this.#failure !== undefined) throw this.#failure;
-    const order = task === undefined ? this.#order : this.#order.filter((p) => p.partition === task && (topics === undefined || topics.has(p.topic)));
+    if (scope === undefined) return this.#takeAmong(this.#order, max, true);
+    const partitions = this.#partitionsOf(scope);
+    const chunk = this.#takeAmong(partitions, max, false);
+    for (const p of partitions) if (p.ready) scope.position.set(p.key, p.emitted);
+    return chunk;
+  }
+
+  /** {@link #take} over `order`: round robin across calls when `rotate`, else from the first. */
+  #takeAmong(order: readonly Partition[], max: number, rotate: boolean): SourceChunk<KafkaRecord<V, K>> | null | undefined {
     const n = order.length;
     // Every assigned partition must be a split before any data moves the watermark: records of a
     // partition the runtime does not know yet would otherwise be late. So no data while a start
@@ -611,11 +630,11 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
         if (p.end === undefined || p.emitted < p.end) return { records: [], split: p.key };
       }
     }
-    const start = task === undefined ? this.#next : 0;
+    const start = rotate ? this.#next : 0;
     for (let i = 0; i < n; i++) {
       const p = order[(start + i) % n];
       if (p.queue.length === 0) continue;
-      if (task === undefined) this.#next = (start + i + 1) % n;
+      if (rotate) this.#next = (start + i + 1) % n;
       return this.#takeFrom(p, max);
     }
     if (this.#s.bounded && this.#assignedOnce && n > 0 && this.#finished(order)) return null;
@@ -667,13 +686,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   /** Wait for data, an assignment, the signal or the poll timeout, then read again. */
-  async #wait(
-    max: number,
-    task: number | undefined,
-    signal: AbortSignal,
-    idleSplit: () => string | undefined,
-    topics: ReadonlySet<string> | undefined,
-  ): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
+  async #wait(max: number, scope: TaskScope | undefined, signal: AbortSignal, idleSplit: () => string | undefined): Promise<SourceChunk<KafkaRecord<V, K>> | null> {
     for (;;) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new AbortedError('source stopped', { cause: signal.reason });
       await new Promise<void>((resolve) => {
@@ -687,7 +700,7 @@ class KafkaReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
         signal.addEventListener('abort', done, { once: true });
         this.#wakers.add(done);
       });
-      const chunk = this.#take(max, task, topics);
+      const chunk = this.#take(max, scope);
       if (chunk !== undefined) return chunk;
       // Nothing arrived: an empty chunk lets barriers and idleness move on. It must name a split
       // the runtime already tracks (an unnamed one would hold the watermark at −∞ for good).
@@ -1065,32 +1078,28 @@ class KafkaTaskReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   onClose: (() => void) | undefined;
   readonly #member: KafkaReader<V, K>;
   readonly #task: string;
-  readonly #partition: number;
   readonly #ctx: SourceContext;
-  readonly #position: Map<string, number>;
-  /** The topics this reader reads partition `task` of (a task's source topics, or one repartition topic). */
-  readonly #topics: ReadonlySet<string>;
+  /** Partition `task` of the topics this reader reads (a task's source topics, or one repartition topic). */
+  readonly #scope: TaskScope;
   #barrier: KafkaSourcePosition | undefined;
   #read = 0;
 
   constructor(member: KafkaReader<V, K>, task: string, ctx: SourceContext, topics: readonly string[]) {
     this.#member = member;
     this.#task = task;
-    this.#partition = Number(task);
     this.#ctx = ctx;
-    this.#topics = new Set(topics);
-    this.#position = parsePosition(ctx.restored, ctx.name);
-    member.startTask(task, new Map(this.#position), this.#topics);
+    this.#scope = { partition: Number(task), topics: new Set(topics), position: parsePosition(ctx.restored, ctx.name) };
+    member.startTask(task, new Map(this.#scope.position), this.#scope.topics);
   }
 
   read(max: number): SourceChunk<KafkaRecord<V, K>> | null | Promise<SourceChunk<KafkaRecord<V, K>> | null> {
-    const chunk = this.#member.takeTask(this.#partition, max, this.#position, this.#topics);
+    const chunk = this.#member.takeTask(this.#scope, max);
     if (chunk !== undefined) return this.#count(chunk);
-    return this.#member.waitTask(this.#partition, max, this.#ctx.signal, this.#position, this.#topics).then((c) => this.#count(c));
+    return this.#member.waitTask(this.#scope, max, this.#ctx.signal).then((c) => this.#count(c));
   }
 
   position(): KafkaSourcePosition {
-    const out = Object.fromEntries(this.#position);
+    const out = Object.fromEntries(this.#scope.position);
     this.#barrier = out;
     return out;
   }
@@ -1114,7 +1123,7 @@ class KafkaTaskReader<V, K> implements SourceReader<KafkaRecord<V, K>> {
   }
 
   close(): void {
-    this.#member.endTask(this.#task, this.#topics);
+    this.#member.endTask(this.#task, this.#scope.topics);
     this.onClose?.();
   }
 

@@ -69,7 +69,8 @@ describe('RepartitionReader', () => {
 
   it('fails on a record without the repartition headers', async () => {
     const bad = { ...rec(0, '0', 1, 'a'), headers: {} };
-    const reader = new RepartitionReader(inner([[bad]]), undefined, [], 'keyBy');
+    const reader = new RepartitionReader(inner([[bad]]), undefined, ['0'], 'keyBy');
+    expect(await reader.read(10)).toEqual({ records: [], split: 'upstream:0' });
     await expect(async () => reader.read(10)).rejects.toThrow(/not a repartitioned record/);
   });
 });
