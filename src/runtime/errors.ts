@@ -89,6 +89,9 @@ export class CheckpointError extends WeirError {
   }
 }
 
+/** A state directory's checkpoint store is held by another process (its LevelDB lock). */
+export class StateDirInUseError extends CheckpointError {}
+
 /** The job was cancelled (stop forced, or aborted from outside) before it finished. */
 export class AbortedError extends WeirError {
   constructor(message = 'job aborted', options?: WeirErrorOptions) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CheckpointCoordinator } from './checkpoint-coordinator.js';
 import type { CheckpointStorage } from './checkpoint-storage.js';
-import { AbortedError, CheckpointError, ConfigError, describe } from './errors.js';
+import { AbortedError, ConfigError, StateDirInUseError } from './errors.js';
 import { JobGraph, type GraphNode, type NewNode, type OperatorNode, type SourceNode } from './graph.js';
 import type { JobEnvironment } from './job.js';
 import { JobRun, type JobResult, type StepStats } from './job-runner.js';
@@ -288,7 +288,7 @@ export class TaskJob {
       try {
         return await this.#env.openCheckpointStorage(dir);
       } catch (err) {
-        if (!isLocked(err)) throw err;
+        if (!(err instanceof StateDirInUseError)) throw err;
       }
       if (!waiting) {
         waiting = true;
@@ -404,13 +404,4 @@ function addStats(into: Map<string, StepStats>, steps: Readonly<Record<string, S
           },
     );
   }
-}
-
-/** True when a checkpoint storage could not open because another process holds its lock. */
-function isLocked(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown; message?: string } | undefined; e != null; e = e.cause as typeof e) {
-    if (e.code === 'LEVEL_LOCKED') return true;
-    if (e instanceof CheckpointError && /in use by another process/.test(describe(e))) return true;
-  }
-  return false;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import type { CheckpointMeta, CheckpointStorage, StateKv, StateOp } from '../runtime/checkpoint-storage.js';
-import { CheckpointError } from '../runtime/errors.js';
+import { CheckpointError, StateDirInUseError } from '../runtime/errors.js';
 import { CHUNK_INDEX_PREFIX, chunkIndexKey, chunkPartKey, decodeChunkIndex, parseChunkIndexKey, readChunkChain } from './heap-chunks.js';
 import { LevelStateKv } from './level-state-kv.js';
 
@@ -92,12 +92,10 @@ export class LevelCheckpointStorage implements CheckpointStorage {
       await db.open();
     } catch (err) {
       const locked = (err as { code?: string; cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED' || /lock/i.test(String(err));
-      throw new CheckpointError(
-        locked
-          ? `state directory "${stateDir}" is in use by another process (LevelDB lock); stop that job or use another stateDir`
-          : `cannot open checkpoint store in "${stateDir}": ${(err as Error).message}`,
-        { cause: err },
-      );
+      if (locked) {
+        throw new StateDirInUseError(`state directory "${stateDir}" is in use by another process (LevelDB lock); stop that job or use another stateDir`, { cause: err });
+      }
+      throw new CheckpointError(`cannot open checkpoint store in "${stateDir}": ${(err as Error).message}`, { cause: err });
     }
     const storage = new LevelCheckpointStorage(db);
     // Read the chunk index now, before the job runs, rather than in the first prune.
