@@ -66,11 +66,7 @@ export class HeapTable<K, N, V> implements KeyedTable<K, N, V> {
     const before = space.size;
     space.set(key, value);
     this.#size += space.size - before;
-    const log = this.#log;
-    if (log !== undefined) {
-      log.push(ns, key);
-      if (log.length >= this.#logLimit) this.#fold();
-    } else if (this.#tracking) this.#unlogged++;
+    this.#noteChange(ns, key);
   }
 
   delete(key: K, ns: N): void {
@@ -78,6 +74,11 @@ export class HeapTable<K, N, V> implements KeyedTable<K, N, V> {
     if (space === undefined || !space.delete(key)) return;
     this.#size--;
     if (space.size === 0) this.#spaces.delete(ns);
+    this.#noteChange(ns, key);
+  }
+
+  /** Tracking: record that (ns, key) was set or deleted. */
+  #noteChange(ns: N, key: K): void {
     const log = this.#log;
     if (log !== undefined) {
       log.push(ns, key);
