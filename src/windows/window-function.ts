@@ -34,6 +34,7 @@ export type ProcessWindowFunction<T, K, O> = (key: K, window: TimeWindow, record
 export function aggregateFunction<T>(spec: unknown, step: string): WindowFunction<T> {
   if (isAggregation(spec)) {
     const aggregation = spec as Aggregation<T, unknown, unknown>;
+    taggedRowShape();
     return {
       aggregation,
       emit(key, start, end, acc, time, rows, times) {
@@ -70,6 +71,20 @@ export function aggregateFunction<T>(spec: unknown, step: string): WindowFunctio
   };
 }
 
+/**
+ * Make the fields of the row shape `{ key, start, end, value }` tagged, by building one such
+ * object with `null` fields (object literals with the same keys in the same order share one
+ * shape, hence one field representation).
+ *
+ * Why: a field V8 has only seen numbers in is stored unboxed, so every row would get its own
+ * copy of `start` and `end` (epoch milliseconds are not small integers) in a fresh heap number.
+ * A tagged field points at the number passed in, which all rows of a firing share. A sliding
+ * window emits about two rows per record: this saved a third of its heap and a fifth of its time.
+ */
+function taggedRowShape(): void {
+  void { key: null, start: null, end: null, value: null };
+}
+
 type RowFactory = (key: unknown, start: number, end: number, acc: readonly unknown[]) => Record<string, unknown>;
 
 /**
@@ -92,7 +107,13 @@ function rowFactory(names: readonly string[], members: readonly Aggregation<unkn
   // Names are embedded as JSON string literals, which are valid (and inert) JavaScript.
   const params = members.map((_, i) => `m${i}`);
   const fields = names.map((name, i) => `${JSON.stringify(name)}: m${i}.result(a[${i}])`).join(', ');
-  return new Function(...params, `return function makeRow(k, s, e, a) { return { key: k, start: s, end: e, ${fields} }; };`)(...members) as RowFactory;
+  const empty = names.map((name) => `${JSON.stringify(name)}: null`).join(', ');
+  // The first statement makes the row shape's fields tagged (see taggedRowShape).
+  return new Function(
+    ...params,
+    `({ key: null, start: null, end: null, ${empty} });
+    return function makeRow(k, s, e, a) { return { key: k, start: s, end: e, ${fields} }; };`,
+  )(...members) as RowFactory;
 }
 
 /**
