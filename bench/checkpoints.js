@@ -57,6 +57,7 @@ function scratch() {
 
 const costCase = (backend) => ({
   defaultEvents: 2_500_000,
+  target: { maxRatio: 1.1 },
   weir: (n) => countingJob({ count: n, keys: KEYS, backend, run: { stateDir: scratch(), checkpointInterval: 1000 } }),
   baseline: (n) => countingJob({ count: n, keys: KEYS, backend, run: {} }),
 });

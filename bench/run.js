@@ -2,11 +2,14 @@
 // runs some. Each case has a weir implementation (public API, like a user's job) and a
 // hand-written plain-JS baseline computing the same result over the same events; both run in
 // this harness run, each in a fresh process, and their checksums must agree: a differing result
-// fails the run loudly. Prints a table and writes bench/results/latest.json.
+// fails the run loudly. Prints a table, writes bench/results/latest.json and appends the same
+// report as one line to bench/results/history.jsonl (with the commit, for tracking over time).
+// A case may declare a target, `{ minEventsPerSec?, maxRatio? }`: the table says whether this run
+// met it (a machine's result, not a pass/fail of the harness).
 //   --events N     events per case (default per case)     --prof     write a .cpuprofile per weir run
 //   --repeat N     best of N runs per implementation (default 1)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
@@ -66,22 +69,35 @@ for (const modulePath of withCases) {
       failed = true;
       console.error(`RESULT MISMATCH in ${name}: weir checksum ${weir.checksum}, baseline ${baseline.checksum}`);
     }
+    const weirEventsPerSec = Math.round((n / weir.ms) * 1000);
+    const ratio = Number((weir.ms / baseline.ms).toFixed(2));
     rows.push({
       case: name,
       events: n,
-      weirEventsPerSec: Math.round((n / weir.ms) * 1000),
+      weirEventsPerSec,
       baselineEventsPerSec: Math.round((n / baseline.ms) * 1000),
-      ratio: Number((weir.ms / baseline.ms).toFixed(2)),
+      ratio,
       weirPeakRssMb: Math.round(weir.maxRssMb),
       baselinePeakRssMb: Math.round(baseline.maxRssMb),
       checksum: agree ? 'ok' : 'MISMATCH',
+      ...(benchCase.target ? { target: benchCase.target, targetMet: meets(benchCase.target, weirEventsPerSec, ratio) } : {}),
     });
   }
 }
 
 const fmt = (v) => (typeof v === 'number' && v >= 1e5 ? `${(v / 1e6).toFixed(2)}M` : String(v));
-const headers = ['case', 'events', 'weir ev/s', 'baseline ev/s', 'ratio (weir time / baseline)', 'weir peak RSS MB', 'baseline peak RSS MB', 'result'];
-const table = rows.map((r) => [r.case, fmt(r.events), fmt(r.weirEventsPerSec), fmt(r.baselineEventsPerSec), String(r.ratio), String(r.weirPeakRssMb), String(r.baselinePeakRssMb), r.checksum]);
+const headers = ['case', 'events', 'weir ev/s', 'baseline ev/s', 'ratio (weir time / baseline)', 'weir peak RSS MB', 'baseline peak RSS MB', 'result', 'target'];
+const table = rows.map((r) => [
+  r.case,
+  fmt(r.events),
+  fmt(r.weirEventsPerSec),
+  fmt(r.baselineEventsPerSec),
+  String(r.ratio),
+  String(r.weirPeakRssMb),
+  String(r.baselinePeakRssMb),
+  r.checksum,
+  r.target ? `${describeTarget(r.target)}: ${r.targetMet ? 'met' : 'missed'}` : '',
+]);
 const widths = headers.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
 const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
 console.log(line(headers));
@@ -89,10 +105,35 @@ console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of table) console.log(line(row));
 
 mkdirSync(join(here, 'results'), { recursive: true });
-const report = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, rows };
+const report = { at: new Date().toISOString(), commit: commit(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, rows };
 writeFileSync(join(here, 'results', 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+if (rows.length > 0) appendFileSync(join(here, 'results', 'history.jsonl'), JSON.stringify(report) + '\n');
 if (rows.length === 0) {
   console.error(`bench: no case matched ${wanted.join(', ')}`);
   process.exit(1);
 }
 if (failed) process.exit(1);
+
+/** True when a run's events/s and ratio meet a case's target. */
+function meets(target, eventsPerSec, ratio) {
+  return (target.minEventsPerSec === undefined || eventsPerSec >= target.minEventsPerSec) && (target.maxRatio === undefined || ratio <= target.maxRatio);
+}
+
+/** `≥ 7M ev/s, ratio ≤ 1.5`. */
+function describeTarget(target) {
+  const parts = [];
+  if (target.minEventsPerSec !== undefined) parts.push(`≥ ${fmt(target.minEventsPerSec)} ev/s`);
+  if (target.maxRatio !== undefined) parts.push(`ratio ≤ ${target.maxRatio}`);
+  return parts.join(', ');
+}
+
+/** The checked-out commit (with "+" when the tree has changes), or undefined outside a git checkout. */
+function commit() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty === '' ? head : `${head}+`;
+  } catch {
+    return undefined;
+  }
+}

@@ -219,12 +219,14 @@ function sessionBaseline(batches) {
 export const cases = {
   'windows-tumbling': {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 7e6 },
     prepare: (n) => generateBids(n),
     weir: (_n, batches) => runWeir('bench-tumbling', windows.tumbling(SIZE_MS), batches),
     baseline: (_n, batches) => tumblingBaseline(batches),
   },
   'windows-sliding': {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 3e6 },
     prepare: (n) => generateBids(n),
     weir: (_n, batches) => runWeir('bench-sliding', windows.sliding(SIZE_MS, SLIDE_MS), batches),
     baseline: (_n, batches) => slidingBaseline(batches),

@@ -62,6 +62,7 @@ export const cases = {
   // q0: pass-through of bids (projection).
   q0: {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 10e6, maxRatio: 1.5 },
     prepare,
     weir: (n, events) =>
       runWeirNumeric((p) => source(p, events).filter((e) => e.kind === 'bid').map((b) => ({ auction: b.auction, bidder: b.bidder, price: b.price, t: b.t }))),
@@ -82,6 +83,7 @@ export const cases = {
   // q1: currency conversion of bid prices (dollars → euro cents, rounded).
   q1: {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 10e6, maxRatio: 1.5 },
     prepare,
     weir: (n, events) =>
       runWeirNumeric((p) =>
@@ -106,6 +108,7 @@ export const cases = {
   // q2: selection: bids on every 123rd auction.
   q2: {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 10e6, maxRatio: 1.5 },
     prepare,
     weir: (n, events) =>
       runWeirNumeric((p) =>
@@ -278,6 +281,7 @@ export const cases = {
   // q5: hot items: per sliding window (10 s, every 2 s), the auctions with the most bids.
   q5: {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 3e6 },
     prepare,
     weir: (n, events) =>
       runWeir((p) =>
@@ -327,6 +331,7 @@ export const cases = {
   // q7: the highest bid of each tumbling 10 s window (ties: the lowest bidder, then auction).
   q7: {
     defaultEvents: 1e6,
+    target: { minEventsPerSec: 5e6 },
     prepare,
     weir: (n, events) =>
       runWeir((p) =>
