@@ -29,7 +29,10 @@ export class LevelStateKv implements StateKv {
   /** A fresh database in a temporary directory, deleted on `close()`. */
   static async openTemp(): Promise<LevelStateKv> {
     const dir = await mkdtemp(join(tmpdir(), 'weir-state-'));
-    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    // A spill store is read back one random key at a time, each read a whole table block: with
+    // Snappy every such read pays a block decompression (most of the read's CPU time). The files
+    // are scratch, deleted on close, so their larger size on disk costs nothing that matters.
+    const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view', compression: false });
     await db.open();
     return new LevelStateKv(db, dir);
   }

@@ -16,7 +16,8 @@ export interface LevelTableOptions {
   /**
    * The checkpoint database's shared state store. Given: changes reach it only through
    * {@link LevelTable.capture} (in the checkpoint's atomic batch). Absent: the table opens a
-   * temporary store, writes dirty entries to it when they exceed the cache, and deletes it on close.
+   * temporary store, writes dirty entries to it (in the background, one write at a time) when they
+   * exceed the cache, and deletes it on close.
    */
   readonly kv: StateKv | undefined;
   /** Clean entries kept in memory (LRU beyond it). Dirty entries are never evicted. */
@@ -27,7 +28,7 @@ export interface LevelTableOptions {
 
 const CLEAN = 0;
 const DIRTY = 1;
-/** Captured by a checkpoint that is not durable yet: not evictable (the store lacks it). */
+/** Captured by a checkpoint not durable yet, or by a spill write not landed yet: not evictable (the store lacks it). */
 const PINNED = 2;
 
 interface Entry<K, N, V> {
@@ -113,8 +114,8 @@ function encodeKey(key: unknown): string {
  *   current batch: `get`/`set`/`delete` of a pair that was not prefetched treat it as absent;
  * - entries prefetched in the current round are not evicted before the next round;
  * - dirty entries (written since the last capture) and pinned ones (captured by a checkpoint not
- *   yet durable) stay in memory; clean ones are evicted least recently prefetched first beyond
- *   `cacheEntries`;
+ *   yet durable, or in a spill write to the temporary store not yet landed) stay in memory;
+ *   clean ones are evicted least recently prefetched first beyond `cacheEntries`;
  * - with a shared store (checkpoints on) the store is written only through the checkpoint batch,
  *   so it holds exactly the latest complete checkpoint's state.
  * Values are stored as numbers, strings, or with the v8 serializer. A value changed in place must be written back with
@@ -152,6 +153,14 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
   #lruCount = 0;
   #epoch = 0;
   #closed = false;
+  /**
+   * Without checkpoints: the write of the last spilled batch, while in flight (its entries are
+   * pinned in memory until it lands). At most one at a time: two batch writes on the thread pool
+   * may land in either order, and the later one can hold a newer value of the same key.
+   */
+  #spilling: Promise<void> | undefined;
+  /** A spill write failed: the next prefetch rejects with it. */
+  #spillError: unknown;
 
   constructor(options: LevelTableOptions) {
     this.#prefix = `state/${options.step}\u0000`;
@@ -221,6 +230,7 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
    * otherwise one promise for one `getMany`.
    */
   prefetch(keys: readonly K[], namespaces: readonly N[]): void | Promise<void> {
+    if (this.#spillError !== undefined) return Promise.reject(this.#spillError);
     const epoch = ++this.#epoch;
     let missKeys: string[] | undefined;
     let missAt: Array<[Map<K, Entry<K, N, V>>, K, N]> | undefined;
@@ -247,7 +257,14 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
 
   async #load(dbKeys: string[], at: Array<[Map<K, Entry<K, N, V>>, K, N]>, epoch: number, flush: boolean): Promise<void> {
     const kv = await this.#init();
-    if (flush) await this.#flushDirty(kv);
+    if (flush) {
+      // The spill write is not awaited, so it overlaps the processing of this batch and the next
+      // ones (as a checkpoint's write does); waiting here for the previous one keeps writes in order
+      // and holds the job back only when the store cannot keep up.
+      if (this.#spilling !== undefined) await this.#spilling;
+      if (this.#spillError !== undefined) throw this.#spillError;
+      this.#spill(kv);
+    }
     if (dbKeys.length === 0) return;
     const values = await kv.getMany(dbKeys);
     for (let i = 0; i < values.length; i++) {
@@ -313,6 +330,8 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#ready?.catch(() => undefined);
+    // A spill write still running would fail (or be lost) once the store is closed and deleted.
+    await this.#spilling;
     if (!this.#shared && this.#kv instanceof LevelStateKv) await this.#kv.close();
   }
 
@@ -327,7 +346,25 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
     return this.#ready.then(() => this.#kv!);
   }
 
-  /** Without checkpoints: write dirty entries to the temporary store so they become evictable. */
+  /**
+   * Without checkpoints: start writing the dirty entries to the temporary store; they become
+   * evictable once it lands. Entries of the batch in flight stay in memory (pinned), so no read of
+   * the store can miss their values in the meantime.
+   */
+  #spill(kv: StateKv): void {
+    const write = this.#flushDirty(kv).then(
+      () => {
+        if (this.#spilling === write) this.#spilling = undefined;
+      },
+      (err: unknown) => {
+        this.#spillError = err;
+        if (this.#spilling === write) this.#spilling = undefined;
+      },
+    );
+    this.#spilling = write;
+  }
+
+  /** Write the dirty entries to the temporary store, then make them clean (evictable). */
   async #flushDirty(kv: StateKv): Promise<void> {
     const dirty = this.#dirty;
     this.#dirty = [];

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import type { StateOp } from '../../src/runtime/checkpoint-storage.js';
 import { applyChunk, chunkOps, encodeChunk, readChunkChain, tableColumns } from '../../src/state/heap-chunks.js';
@@ -246,6 +246,71 @@ describe('LevelTable', () => {
       expect(t.get(k, 'n')).toBe(Number(k.slice(1)));
     }
     await t.close();
+  });
+
+  it('without a shared store, a spill waits for the one in flight, so a key changed in between keeps its newest value', async () => {
+    const t = new LevelTable<string, string, number>({ step: 'tmp', kv: undefined, cacheEntries: 1 });
+    const original = LevelStateKv.prototype.write;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    let pending = 0;
+    let overlapped = 0;
+    // The first spill lands only when the test says so; a second write starting before then would
+    // be free to land first, leaving the older value in the store.
+    const write = vi.spyOn(LevelStateKv.prototype, 'write').mockImplementation(async function (this: LevelStateKv, ops: readonly StateOp[]) {
+      if (pending > 0) overlapped++;
+      pending++;
+      try {
+        if (++calls === 1) await gate;
+        await original.call(this, ops);
+      } finally {
+        pending--;
+      }
+    });
+    try {
+      for (const k of ['a', 'b']) {
+        await t.prefetch([k], ['n']);
+        t.set(k, 'n', 1);
+      }
+      await t.prefetch(['c'], ['n']); // spills a=1, b=1 (held)
+      await t.prefetch(['a', 'c'], ['n']);
+      t.set('a', 'n', 2);
+      t.set('c', 'n', 2);
+      const next = t.prefetch(['d'], ['n']); // would spill a=2, c=2
+      await new Promise((resolve) => setImmediate(resolve));
+      release();
+      await next;
+      for (let i = 0; i < 4; i++) await t.prefetch([`x${i}`], ['n']);
+      expect(overlapped).toBe(0);
+      expect(calls).toBeGreaterThanOrEqual(2);
+      for (const [k, v] of [['a', 2], ['b', 1], ['c', 2]] as const) {
+        await t.prefetch([k], ['n']);
+        expect(t.get(k, 'n')).toBe(v);
+      }
+    } finally {
+      release();
+      write.mockRestore();
+      await t.close();
+    }
+  });
+
+  it('without a shared store, a failed spill write rejects the next prefetch and close() still releases the store', async () => {
+    const t = new LevelTable<string, string, number>({ step: 'tmp', kv: undefined, cacheEntries: 1 });
+    const write = vi.spyOn(LevelStateKv.prototype, 'write').mockRejectedValueOnce(new Error('disk full'));
+    try {
+      await t.prefetch(['a'], ['n']);
+      t.set('a', 'n', 1);
+      await t.prefetch(['b'], ['n']);
+      t.set('b', 'n', 2);
+      await t.prefetch(['c'], ['n']);
+      await expect(async () => {
+        for (let i = 0; i < 10; i++) await t.prefetch([`x${i}`], ['n']);
+      }).rejects.toThrow('disk full');
+    } finally {
+      write.mockRestore();
+      await t.close();
+    }
   });
 
   it('a fresh table clears values a previous run left under its prefix', async () => {
