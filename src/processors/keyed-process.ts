@@ -118,7 +118,12 @@ export function toKeyedProcessFunction<T, K, O>(fn: KeyedProcessFn<T, K, O>, wha
 export interface KeyedStateOptions {
   /** `'heap'` or `'leveldb'`; default: the run's `stateBackend` (itself `'heap'` by default). */
   readonly stateBackend?: StateBackendName;
-  /** LevelDB backend: clean state entries kept in memory (LRU beyond it). Default 100 000. */
+  /**
+   * LevelDB backend: clean state entries kept in memory (LRU beyond it). Default 100 000. With
+   * checkpoints on it also bounds the entries changed since the last checkpoint: past it the step
+   * asks for an early checkpoint, and past twice it (dirty plus not yet durable) it waits for the
+   * checkpoint in flight before taking the next batch.
+   */
   readonly cacheEntries?: number;
 }
 
@@ -164,6 +169,9 @@ const TIMER_NS = 0;
  * each group of due timers) one `getMany` loads what the batch's keys need for every known state;
  * the snapshot is a {@link StateDelta} of the entries changed since the last one, written in the
  * checkpoint's atomic batch. TTLs are refused on it, and it resumes only from the latest checkpoint.
+ * Its memory stays bounded between checkpoints: changed entries beyond `cacheEntries` make it ask
+ * for an early checkpoint (`ctx.requestCheckpoint`), and beyond twice that it stalls until the
+ * checkpoint that captured them is durable (see LevelTable).
  *
  * @param sideTags the side-output tags `fn` may use with `ctx.side`.
  * @example
@@ -245,7 +253,14 @@ class KeyedProcessOperator<T, K, O> implements Operator<T, O> {
       name,
       () => this.#scheduleCleanup(),
       restored?.state,
-      backend === 'heap' ? { kind: 'heap', kv: op.stateKv } : { kind: 'leveldb', kv: op.stateKv, cacheEntries: stateOptions.cacheEntries ?? DEFAULT_CACHE_ENTRIES },
+      backend === 'heap'
+        ? { kind: 'heap', kv: op.stateKv }
+        : {
+            kind: 'leveldb',
+            kv: op.stateKv,
+            cacheEntries: stateOptions.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
+            requestCheckpoint: op.requestCheckpoint === undefined ? undefined : () => op.requestCheckpoint!(),
+          },
     );
     this.#eventTimers = new TimerQueue(restored?.eventTimers);
     this.#processingTimers = new TimerQueue(restored?.processingTimers);

@@ -85,8 +85,10 @@ export type StoreBackend =
       readonly kind: 'leveldb';
       /** The checkpoint database's shared state store, or undefined (checkpoints off: a temporary one). */
       readonly kv: StateKv | undefined;
-      /** Clean entries kept in memory. */
+      /** Clean entries kept in memory; also bounds the entries changed between checkpoints (see LevelTable). */
       readonly cacheEntries: number;
+      /** Ask the runtime for an early checkpoint (the operator context's hook); absent: never asked. */
+      readonly requestCheckpoint?: () => void;
     };
 
 interface Known {
@@ -176,7 +178,13 @@ export class KeyedStateStore<K> implements KeyedStateAccess {
         throw new ConfigError(`step "${step}": state "${name}" has a TTL in the restored checkpoint; TTLs are not supported on the LevelDB state backend`, { step });
       }
     }
-    const level = new LevelTable<K, string, unknown>({ step, kv: backend.kv, cacheEntries: backend.cacheEntries, restored: restored?.level });
+    const level = new LevelTable<K, string, unknown>({
+      step,
+      kv: backend.kv,
+      cacheEntries: backend.cacheEntries,
+      requestCheckpoint: backend.requestCheckpoint,
+      restored: restored?.level,
+    });
     // A heap checkpoint moving to LevelDB: its entries become dirty, saved by the next checkpoint.
     if (restored?.level === undefined) for (const [ns, entries] of restored?.table ?? []) for (const [key, value] of entries) level.set(key, ns, value);
     this.table = level;

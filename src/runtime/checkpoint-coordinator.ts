@@ -26,8 +26,13 @@ export type CheckpointEvent =
   | { readonly type: 'completed'; readonly meta: CheckpointMeta; readonly commitMs: number }
   | { readonly type: 'failed'; readonly id: number; readonly error: unknown };
 
-/** Why a checkpoint was taken. */
-export type CheckpointKind = 'periodic' | 'savepoint' | 'final';
+/**
+ * Why a checkpoint was taken: the interval (`periodic`), a step asking for one because it holds
+ * too much state changed since the last checkpoint (`early`, see
+ * {@link CheckpointCoordinator.requestCheckpoint}), a graceful stop (`savepoint`), or end of input
+ * (`final`). Only `savepoint` and `final` are recorded in the checkpoint's metadata.
+ */
+export type CheckpointKind = 'periodic' | 'early' | 'savepoint' | 'final';
 
 export interface CoordinatorOptions {
   readonly job: string;
@@ -74,6 +79,8 @@ export class CheckpointCoordinator implements CheckpointAcks {
   #nextId: number;
   #pending: Pending | undefined;
   #queued: CheckpointKind[] = [];
+  /** An early checkpoint was asked for while one was in flight: take it when that one completes. */
+  #early = false;
   /** Serialises persist + commit work; `settled()` waits on it. */
   #work: Promise<void> = Promise.resolve();
   #cancelTimer: (() => void) | undefined;
@@ -119,20 +126,35 @@ export class CheckpointCoordinator implements CheckpointAcks {
 
   /**
    * Take a checkpoint now. Returns its id, or undefined when one is already in flight (a periodic
-   * one is then skipped; a savepoint or final one is queued after it).
+   * one is then skipped; an early one is taken once it completes, however many were asked for; a
+   * savepoint or final one is queued after it).
    */
   trigger(kind: CheckpointKind = 'periodic'): number | undefined {
     const run = this.#run;
     if (run === undefined) return undefined;
     if (this.#pending !== undefined) {
-      if (kind !== 'periodic') this.#queued.push(kind);
+      if (kind === 'early') this.#early = true;
+      else if (kind !== 'periodic') this.#queued.push(kind);
       return undefined;
     }
+    // Any checkpoint starting now captures every step afresh: it serves an early request too.
+    this.#early = false;
     const id = this.#nextId++;
     this.#pending = { id, kind, startedAt: this.#options.clock.now(), acks: new Map() };
     this.#options.onEvent?.({ type: 'triggered', id, kind });
     for (const source of run.sources) source.injectBarrier(id, kind === 'savepoint', kind === 'final');
     return id;
+  }
+
+  /**
+   * A step asks for an early checkpoint (its state changed since the last one grew past its bound):
+   * one starts now, or right after the one in flight completes, since the one in flight may
+   * already have passed that step. The interval is not reset. Ignored once the job is stopping
+   * (the savepoint or final checkpoint follows anyway).
+   */
+  requestCheckpoint(): void {
+    if (this.#stopped) return;
+    this.trigger('early');
   }
 
   /** Checkpoints completed in this run. */
@@ -247,6 +269,7 @@ export class CheckpointCoordinator implements CheckpointAcks {
     for (const wake of this.#idle.splice(0)) wake();
     const next = this.#queued.shift();
     if (next !== undefined) this.trigger(next);
+    else if (this.#early && !this.#stopped) this.trigger('early');
   }
 
   #schedule(): void {

@@ -355,6 +355,7 @@ export class JobRun {
       registerProcessingTimer: schedule,
       stateBackend: this.#settings.stateBackend,
       stateKv: this.#settings.stateKv,
+      requestCheckpoint: () => run.checkpoints.requestCheckpoint(),
       countDropped(n, reason) {
         if (reason === 'late') counters.lateDropped += n;
         else counters.skipped += n;

@@ -56,6 +56,14 @@ export interface OperatorContext {
    * heap. Absent when checkpoints are off (such a backend then uses a temporary store).
    */
   readonly stateKv?: StateKv;
+  /**
+   * Ask for a checkpoint before the next periodic one, because this step holds a lot of state
+   * changed since the last checkpoint (which is what a checkpoint lets it release). Call it once
+   * when a bound is crossed, not per record: the runtime starts a checkpoint at once when none is
+   * in flight, else right after the one in flight completes; the interval keeps running as before.
+   * Absent, or a no-op, when checkpoints are off.
+   */
+  requestCheckpoint?(): void;
 }
 
 /**

@@ -17,6 +17,12 @@ export interface CheckpointAcks {
   sourceEnded(step: string): void;
   /** Resolves once no checkpoint is being written or committed (sinks close after this). */
   settled(): Promise<void>;
+  /**
+   * A step holds too much state changed since the last checkpoint: take a checkpoint early (now,
+   * or as soon as the one in flight completes). Several requests before it starts count as one.
+   * A no-op when checkpoints are off or the job is stopping.
+   */
+  requestCheckpoint(): void;
 }
 
 /** Barriers pass, nothing is stored. */
@@ -25,6 +31,7 @@ export const NO_CHECKPOINTS: CheckpointAcks = {
   holdsEnd: false,
   sourceEnded: () => undefined,
   settled: () => Promise.resolve(),
+  requestCheckpoint: () => undefined,
 };
 
 /** What every stage of a running job shares. */

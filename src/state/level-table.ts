@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import type { StateKv, StateOp } from '../runtime/checkpoint-storage.js';
+import { AbortedError } from '../runtime/errors.js';
 import type { KeyedTable } from './keyed-state.js';
 import { LevelStateKv } from './level-state-kv.js';
 
@@ -20,8 +21,21 @@ export interface LevelTableOptions {
    * exceed the cache, and deletes it on close.
    */
   readonly kv: StateKv | undefined;
-  /** Clean entries kept in memory (LRU beyond it). Dirty entries are never evicted. */
+  /**
+   * Clean entries kept in memory (LRU beyond it). Dirty entries are never evicted. With a shared
+   * store it is also the bound on dirty entries that makes the table ask for an early checkpoint,
+   * and twice it the limit on dirty + pinned entries past which `prefetch` waits (see
+   * {@link LevelTable}).
+   */
   readonly cacheEntries: number;
+  /**
+   * With a shared store: ask the runtime for an early checkpoint (called once each time the dirty
+   * entries grow past `cacheEntries` since the last capture). Given, it also says that checkpoints
+   * complete without the caller's help (a runtime drives them), so `prefetch` may wait for one.
+   * Absent (a caller completing checkpoints itself, as unit tests do): nothing is asked and
+   * `prefetch` never waits, so memory is not bounded between checkpoints.
+   */
+  readonly requestCheckpoint?: () => void;
   /** The summary of the checkpoint being restored: the store already holds its values. */
   readonly restored?: LevelTableSummary;
 }
@@ -118,6 +132,22 @@ function encodeKey(key: unknown): string {
  *   clean ones are evicted least recently prefetched first beyond `cacheEntries`;
  * - with a shared store (checkpoints on) the store is written only through the checkpoint batch,
  *   so it holds exactly the latest complete checkpoint's state.
+ *
+ * Memory with a shared store is bounded the way RocksDB bounds memtables, by flushing early:
+ * dirty entries can only leave memory through a checkpoint, so once more than `cacheEntries` are
+ * dirty the table asks for a checkpoint now (`requestCheckpoint`, once per crossing, not per
+ * batch), whatever the interval. The bound is the cache size itself: the cache is what the user
+ * sized for memory, so a table then holds about twice it, and the extra checkpoints cost at most
+ * one per `cacheEntries` changed entries. "About": between the request and its barrier reaching
+ * the step, the batches queued ahead of the barrier (a few per stream edge) must still be handled.
+ * Should dirty + pinned entries still pass the hard limit (2 × `cacheEntries`, counting the
+ * batch being prefetched as if all its pairs were new) while a checkpoint that already captured
+ * this table is not durable, `prefetch` waits until it is (its pins are released), stalling the
+ * stream instead of growing memory. It never waits for a checkpoint that has not captured this
+ * table: that one needs its barrier to pass this very step, which would deadlock. The wait ends
+ * in `checkpointComplete`, which the runtime calls outside the step's element loop once every
+ * step downstream has seen the barrier (already emitted by this step); `close` ends it too.
+ *
  * Values are stored as numbers, strings, or with the v8 serializer. A value changed in place must be written back with
  * `set`, or the change is not saved.
  *
@@ -153,6 +183,14 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
   #lruCount = 0;
   #epoch = 0;
   #closed = false;
+  readonly #requestCheckpoint: (() => void) | undefined;
+  /** Shared store: entries PINNED by a capture whose checkpoint is not durable yet. */
+  #pinnedCount = 0;
+  /** An early checkpoint was asked for since the last capture. */
+  #requested = false;
+  /** While a prefetch waits for the pinned checkpoints: resolved (or rejected) by `#wake`. */
+  #release: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (err: unknown) => void } | undefined;
+  #stalls = 0;
   /**
    * Without checkpoints: the write of the last spilled batch, while in flight (its entries are
    * pinned in memory until it lands). At most one at a time: two batch writes on the thread pool
@@ -167,6 +205,7 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
     this.#kv = options.kv;
     this.#shared = options.kv !== undefined;
     this.#cacheEntries = options.cacheEntries;
+    this.#requestCheckpoint = options.requestCheckpoint;
     this.#restored = options.restored !== undefined;
     for (const [ns, n] of options.restored?.counts ?? []) {
       this.#counts.set(ns as N, n);
@@ -183,6 +222,20 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
     let n = 0;
     for (const space of this.#spaces.values()) n += space.size;
     return n;
+  }
+
+  /**
+   * Dirty plus pinned entries: what only a checkpoint (or a spill write) can release. Internal,
+   * for tests and diagnostics.
+   * @internal
+   */
+  get held(): number {
+    return this.#dirty.length + this.#pinnedCount;
+  }
+
+  /** Prefetches that waited for a checkpoint to become durable (back-pressure). Internal, for tests and diagnostics. @internal */
+  get stalls(): number {
+    return this.#stalls;
   }
 
   get(key: K, ns: N): V | undefined {
@@ -231,6 +284,20 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
    */
   prefetch(keys: readonly K[], namespaces: readonly N[]): void | Promise<void> {
     if (this.#spillError !== undefined) return Promise.reject(this.#spillError);
+    if (this.#shared) {
+      const dirty = this.#dirty.length;
+      if (dirty > this.#cacheEntries && !this.#requested) {
+        this.#requested = true;
+        this.#requestCheckpoint?.();
+      }
+      // Only pinned entries prove that the checkpoint in flight already passed this table, so
+      // that waiting for it cannot deadlock (see the class comment).
+      // The batch's pairs count as if all were new: after it the table is then within the limit.
+      const incoming = keys.length * namespaces.length;
+      if (this.#requestCheckpoint !== undefined && this.#pinnedCount > 0 && dirty + this.#pinnedCount + incoming > 2 * this.#cacheEntries) {
+        return this.#stall(keys, namespaces);
+      }
+    }
     const epoch = ++this.#epoch;
     let missKeys: string[] | undefined;
     let missAt: Array<[Map<K, Entry<K, N, V>>, K, N]> | undefined;
@@ -253,6 +320,32 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
     const flush = !this.#shared && this.#dirty.length > this.#cacheEntries;
     if (missKeys === undefined && !flush && this.#initialized) return;
     return this.#load(missKeys ?? [], missAt ?? [], epoch, flush);
+  }
+
+  /** Back-pressure: wait until every captured checkpoint is durable, then prefetch. */
+  async #stall(keys: readonly K[], namespaces: readonly N[]): Promise<void> {
+    this.#stalls++;
+    if (this.#release === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#release = { promise, resolve, reject };
+    }
+    await this.#release.promise;
+    // The pins are gone now, so this does not wait again.
+    await this.prefetch(keys, namespaces);
+  }
+
+  /** End a prefetch's wait for pinned checkpoints: they are durable (`err` undefined) or the table closed. */
+  #wake(err?: unknown): void {
+    const release = this.#release;
+    if (release === undefined) return;
+    this.#release = undefined;
+    if (err === undefined) release.resolve();
+    else release.reject(err);
   }
 
   async #load(dbKeys: string[], at: Array<[Map<K, Entry<K, N, V>>, K, N]>, epoch: number, flush: boolean): Promise<void> {
@@ -304,6 +397,8 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
       entry.state = PINNED;
       entry.pin = checkpointId;
     }
+    this.#pinnedCount += dirty.length;
+    this.#requested = false;
     this.#pinned.push({ id: checkpointId, entries: dirty });
     return { summary: this.summary(), ops };
   }
@@ -320,15 +415,19 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
       for (const entry of entries) {
         if (entry.state !== PINNED || entry.pin !== id) continue;
         entry.state = CLEAN;
+        this.#pinnedCount--;
         this.#link(entry);
       }
     }
+    if (this.#pinned.length === 0) this.#wake();
   }
 
   /** Release a temporary store (deleting it). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A failed job closes the table while a batch may still wait for its checkpoint: end that wait.
+    this.#wake(new AbortedError(`LevelTable "${this.#prefix.slice(6, -1)}": closed while waiting for a checkpoint to become durable`));
     await this.#ready?.catch(() => undefined);
     // A spill write still running would fail (or be lost) once the store is closed and deleted.
     await this.#spilling;
@@ -409,6 +508,7 @@ export class LevelTable<K, N, V> implements KeyedTable<K, N, V> {
   #markDirty(entry: Entry<K, N, V>): void {
     if (entry.state === DIRTY) return;
     if (entry.state === CLEAN) this.#unlink(entry);
+    else if (this.#shared) this.#pinnedCount--;
     entry.state = DIRTY;
     this.#dirty.push(entry);
   }
