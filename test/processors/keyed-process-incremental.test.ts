@@ -7,6 +7,7 @@ import { collectSink } from '../../src/sinks/collect-sink.js';
 import { CHUNK_INDEX_PREFIX, chunkPartKey, decodeChunkIndex, parseChunkIndexKey } from '../../src/state/heap-chunks.js';
 import { LevelCheckpointStorage } from '../../src/state/leveldb-checkpoint-storage.js';
 import { tempDir } from '../support/files.js';
+import { replayableSource } from '../support/sources.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -26,25 +27,7 @@ interface Ev {
 
 /** A replayable source: `count` events, hot keys most of the time (so most checkpoints are deltas). */
 function events(count: number, users: number, chunk = 40, delayMs = 0): Source<Ev> {
-  return {
-    name: 'events',
-    bounded: true,
-    replayable: true,
-    open(ctx) {
-      let i = (ctx.restored as number | undefined) ?? 0;
-      return {
-        async read() {
-          await new Promise((r) => (delayMs > 0 ? setTimeout(r, delayMs) : setImmediate(r)));
-          if (i >= count) return null;
-          const end = Math.min(count, i + chunk);
-          const records: Ev[] = [];
-          for (; i < end; i++) records.push({ user: `u${i % 7 === 0 ? (i * 7919) % users : i % 10}`, i });
-          return { records };
-        },
-        position: () => i,
-      };
-    },
-  };
+  return replayableSource('events', count, (i) => ({ user: `u${i % 7 === 0 ? (i * 7919) % users : i % 10}`, i }), { chunk, delayMs });
 }
 
 /** Value, list (with TTL-free updates and clears) and map state; deletes some keys now and then. */

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { processKeyed } from '../../src/builder/keyed-process.js';
 import { pipeline } from '../../src/builder/pipeline.js';
 import type { Sink, TransactionalWriter } from '../../src/runtime/sink.js';
-import type { Source } from '../../src/runtime/source.js';
 import { collectSink } from '../../src/sinks/collect-sink.js';
 import { LevelTable } from '../../src/state/level-table.js';
 import { tempDir } from '../support/files.js';
+import { countThreeStates, type UserEvent, userEvents } from '../support/counting-state.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -32,33 +32,6 @@ function inFlight(edges: number, entriesPerBatch: number): number {
 /** Far longer than any test: every checkpoint but the final one is an early one. */
 const HOUR_MS = 3_600_000;
 
-interface Ev {
-  user: string;
-  i: number;
-}
-
-/** A replayable source of `count` events over `users` keys (each key in turn), `chunk` per read. */
-function events(count: number, users: number, chunk = 50): Source<Ev> {
-  return {
-    name: 'events',
-    bounded: true,
-    replayable: true,
-    open(ctx) {
-      let i = (ctx.restored as number | undefined) ?? 0;
-      return {
-        async read() {
-          await new Promise((r) => setImmediate(r));
-          if (i >= count) return null;
-          const end = Math.min(count, i + chunk);
-          const records: Ev[] = [];
-          for (; i < end; i++) records.push({ user: `u${(i * 7919) % users}`, i });
-          return { records };
-        },
-        position: () => i,
-      };
-    },
-  };
-}
 
 interface Txn {
   readonly id: number;
@@ -100,23 +73,8 @@ function committedOutput(committed: Map<number, string[]>): string[] {
 
 /** Per event: its key's running count, the last three indexes and the parities seen (three states per key). */
 function countingStream(count: number, users: number, options: { stateBackend?: 'heap' | 'leveldb'; cacheEntries?: number } = {}) {
-  const keyed = pipeline('leveldb-bound').source(events(count, users)).keyBy('user');
-  return processKeyed<Ev, string, string>(
-    keyed,
-    (e, ctx) => {
-      const n = ctx.state.value<number>('n');
-      const next = (n.get() ?? 0) + 1;
-      n.set(next);
-      const last = ctx.state.list<number>('last');
-      last.add(e.i);
-      if (last.get().length > 3) last.update(last.get().slice(-3));
-      const parity = ctx.state.map<string, number>('parity');
-      const p = e.i % 2 === 0 ? 'even' : 'odd';
-      parity.set(p, (parity.get(p) ?? 0) + 1);
-      ctx.emit(`${e.user}:${next}:${last.get().join(',')}:${parity.get('even') ?? 0}/${parity.get('odd') ?? 0}`);
-    },
-    { name: 'count', ...options },
-  );
+  const keyed = pipeline('leveldb-bound').source(userEvents(count, users)).keyBy('user');
+  return processKeyed<UserEvent, string, string>(keyed, countThreeStates, { name: 'count', ...options });
 }
 
 /** Watch every LevelTable: the most dirty + pinned entries seen before a batch or a capture, and the tables. */

@@ -3,10 +3,10 @@ import { processKeyed } from '../../src/builder/keyed-process.js';
 import { pipeline } from '../../src/builder/pipeline.js';
 import { CheckpointError, ConfigError } from '../../src/runtime/errors.js';
 import type { StateBackendName } from '../../src/runtime/run-options.js';
-import type { Source } from '../../src/runtime/source.js';
 import { collectSink } from '../../src/sinks/collect-sink.js';
 import { LevelCheckpointStorage } from '../../src/state/leveldb-checkpoint-storage.js';
 import { tempDir } from '../support/files.js';
+import { countThreeStates, type UserEvent, userEvents } from '../support/counting-state.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -19,53 +19,10 @@ function stateDir(): string {
   return `${t.dir}/state`;
 }
 
-interface Ev {
-  user: string;
-  i: number;
-}
-
-/** A replayable source of `count` events over `users` keys that yields per chunk (checkpoint timers fire mid-stream). */
-function events(count: number, users: number, chunk = 50): Source<Ev> {
-  return {
-    name: 'events',
-    bounded: true,
-    replayable: true,
-    open(ctx) {
-      let i = (ctx.restored as number | undefined) ?? 0;
-      return {
-        async read() {
-          await new Promise((r) => setImmediate(r));
-          if (i >= count) return null;
-          const end = Math.min(count, i + chunk);
-          const records: Ev[] = [];
-          for (; i < end; i++) records.push({ user: `u${(i * 7919) % users}`, i });
-          return { records };
-        },
-        position: () => i,
-      };
-    },
-  };
-}
-
 /** Per event: its key's running count, a list of the last indexes and a map of parities. */
 function countingJob(out: string[], count: number, users: number, options: { stateBackend?: StateBackendName; cacheEntries?: number } = {}) {
-  const keyed = pipeline('leveldb-count').source(events(count, users)).keyBy('user');
-  return processKeyed<Ev, string, string>(
-    keyed,
-    (e, ctx) => {
-      const n = ctx.state.value<number>('n');
-      const next = (n.get() ?? 0) + 1;
-      n.set(next);
-      const last = ctx.state.list<number>('last');
-      last.add(e.i);
-      if (last.get().length > 3) last.update(last.get().slice(-3));
-      const parity = ctx.state.map<string, number>('parity');
-      const p = e.i % 2 === 0 ? 'even' : 'odd';
-      parity.set(p, (parity.get(p) ?? 0) + 1);
-      ctx.emit(`${e.user}:${next}:${last.get().join(',')}:${parity.get('even') ?? 0}/${parity.get('odd') ?? 0}`);
-    },
-    { name: 'count', ...options },
-  ).sink(collectSink(out), { name: 'out' });
+  const keyed = pipeline('leveldb-count').source(userEvents(count, users)).keyBy('user');
+  return processKeyed<UserEvent, string, string>(keyed, countThreeStates, { name: 'count', ...options }).sink(collectSink(out), { name: 'out' });
 }
 
 describe('keyed process on the LevelDB state backend', () => {
@@ -127,16 +84,16 @@ describe('keyed process on the LevelDB state backend', () => {
   });
 
   it('refuses TTLs on the LevelDB backend, and bad options at build time', async () => {
-    const keyed = pipeline('ttl').source(events(10, 2)).keyBy('user');
-    const job = processKeyed<Ev, string, number>(keyed, (_e, ctx) => ctx.state.value<number>('v', { ttlMs: 1000 }).set(1), {
+    const keyed = pipeline('ttl').source(userEvents(10, 2)).keyBy('user');
+    const job = processKeyed<UserEvent, string, number>(keyed, (_e, ctx) => ctx.state.value<number>('v', { ttlMs: 1000 }).set(1), {
       name: 'ttl',
       stateBackend: 'leveldb',
     }).sink(collectSink([]));
     await expect(job.run()).rejects.toThrow(/ttlMs is not supported on the LevelDB state backend/);
-    const keyed2 = pipeline('bad').source(events(10, 2)).keyBy('user');
+    const keyed2 = pipeline('bad').source(userEvents(10, 2)).keyBy('user');
     expect(() => processKeyed(keyed2, () => undefined, { stateBackend: 'rocks' as never })).toThrow(ConfigError);
     expect(() => processKeyed(keyed2, () => undefined, { cacheEntries: 0 })).toThrow(/cacheEntries must be a positive integer/);
-    expect(() => pipeline('bad-run').source(events(1, 1)).sink(collectSink([])).run({ stateBackend: 'disk' as never })).toThrow(
+    expect(() => pipeline('bad-run').source(userEvents(1, 1)).sink(collectSink([])).run({ stateBackend: 'disk' as never })).toThrow(
       /stateBackend must be 'heap' or 'leveldb'/,
     );
   });

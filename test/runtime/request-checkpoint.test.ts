@@ -8,6 +8,7 @@ import type { Operator, OperatorSpec } from '../../src/runtime/operator.js';
 import type { Source } from '../../src/runtime/source.js';
 import { fileSink } from '../../src/sinks/file-sink.js';
 import { committedRecords, tempDir } from '../support/files.js';
+import { replayableSource } from '../support/sources.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -16,25 +17,7 @@ afterEach(() => {
 
 /** A replayable source of 0..count-1, `chunk` per read, yielding to the event loop each time. */
 function numbers(count: number, chunk: number): Source<{ n: number }> {
-  return {
-    name: 'numbers',
-    bounded: true,
-    replayable: true,
-    open(ctx) {
-      let i = (ctx.restored as number | undefined) ?? 0;
-      return {
-        async read() {
-          await new Promise((r) => setImmediate(r));
-          if (i >= count) return null;
-          const end = Math.min(count, i + chunk);
-          const records = [];
-          for (; i < end; i++) records.push({ n: i });
-          return { records };
-        },
-        position: () => i,
-      };
-    },
-  };
+  return replayableSource('numbers', count, (i) => ({ n: i }), { chunk });
 }
 
 /** A stateful pass-through step that asks for an early checkpoint on every batch. */
