@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/files.js';
-import { committedLines, crashEpisodes } from '../support/crash-episodes.js';
+import { committedLines, crashEpisodes, seededRandom } from '../support/crash-episodes.js';
 
 const job = fileURLToPath(new URL('../fixtures/crash-job.js', import.meta.url));
 /** SIGKILLs per run; the soak script (`npm run soak`) raises it with WEIR_CRASH_KILLS. */
@@ -37,8 +37,7 @@ describe('exactly-once under SIGKILL', () => {
     const expected = output(`${tmp.dir}/clean-out`);
     expect(expected.length).toBeGreaterThan(1000);
 
-    let seed = 12345;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(12345);
     const kills = await crashEpisodes({
       kills: KILLS,
       expected,

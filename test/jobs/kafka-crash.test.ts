@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedRecords, tempDir } from '../support/files.js';
-import { committedLines, crashEpisodes } from '../support/crash-episodes.js';
+import { committedLines, crashEpisodes, seededRandom } from '../support/crash-episodes.js';
 import { kafkaUnavailable, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker.js';
 
 const { Kafka, logLevel } = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
@@ -97,8 +97,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka → window → file, exactly-o
     expect(expected.length).toBeGreaterThan(1000);
     expect(committedRecords<{ n: number }>(`${tmp.dir}/clean-out`).reduce((s, r) => s + r.n, 0)).toBe(COUNT);
 
-    let seed = 4242;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(4242);
     // Kill somewhere within the time a whole run spends reading, so kills land mid-work however
     // fast or loaded the machine is; a run that still finishes first just ends its episode.
     const window = Math.max(50, Math.min(1200, clean.readingMs));
@@ -121,8 +120,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka → window → file, exactly-o
     // Each task windows its own partition: every record is counted once over all of them.
     expect(committedRecords<{ n: number }>(`${tmp.dir}/scaled-clean-out`).reduce((s, r) => s + r.n, 0)).toBe(COUNT);
 
-    let seed = 777;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(777);
     const window = Math.max(50, Math.min(1200, clean.readingMs));
     const kills = await crashEpisodes({
       kills: SCALED_KILLS,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { seededRandom } from '../support/crash-episodes.js';
 import { tempDir } from '../support/files.js';
 import { postgresAvailability, startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { redisAvailability, sleep, startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -122,8 +123,7 @@ describe.skipIf(skip)(`Redis → PostgreSQL jobs${skip ? ` (skipped: ${reason})`
     let kills = 0;
     /** Kills that left some, but not all, of the output committed: the interesting ones. */
     let midway = 0;
-    let seedKill = 12345;
-    const random = () => (seedKill = (seedKill * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(12345);
     for (let episode = 0; kills < KILLS; episode++) {
       expect(episode).toBeLessThan(KILLS * 4);
       const name = `crash_${episode}`;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { committedLines, crashEpisodes } from '../support/crash-episodes.js';
+import { committedLines, crashEpisodes, seededRandom } from '../support/crash-episodes.js';
 import { tempDir } from '../support/files.js';
 
 /** SIGKILLs per run (raised by the soak script with WEIR_CRASH_KILLS). */
@@ -59,8 +59,7 @@ describe('keyed process, heap backend, incremental checkpoints: exactly-once und
     const expected = committedLines(`${tmp.dir}/clean-out`);
     expect(expected.length).toBe(Math.ceil(COUNT / 7));
 
-    let seed = 777;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(777);
     const kills = await crashEpisodes({
       kills: KILLS,
       expected,

@@ -16,6 +16,21 @@ export function committedLines(dir: string): string[] {
 }
 
 /**
+ * A seeded generator of numbers in [0, 1) (a linear congruential one), so a crash test kills its
+ * job at the same moments on every run.
+ *
+ * @example
+ * ```ts
+ * const random = seededRandom(777);
+ * const killAt = 150 + Math.floor(random() * 600);
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/**
  * The SIGKILL test loop. Episodes start from nothing (fresh output and state per episode); in each,
  * the job is killed again and again (at `killAt(attempt)` ms, or run to its end when that returns
  * undefined) until a run finishes on its own, and its committed output must then equal `expected`.
